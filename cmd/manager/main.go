@@ -1,0 +1,134 @@
+// Command manager runs the license-operator controllers: it plans every
+// tenant namespace's license assignments and writes them to status.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"os"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+	"github.com/licenseops/license-operator/controllers"
+)
+
+var (
+	scheme   = runtime.NewScheme()
+	setupLog = ctrl.Log.WithName("setup")
+)
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(licv1.AddToScheme(scheme))
+}
+
+func main() {
+	var (
+		metricsAddr          string
+		metricsSecure        bool
+		probeAddr            string
+		enableLeaderElection bool
+		leaderElectionNS     string
+		enableHTTP2          bool
+		namespaces           string
+		concurrentTenants    int
+		concurrentWrites     int
+		qps                  float64
+		burst                int
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP); 0 disables it.")
+	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization (TokenReview + SubjectAccessReview).")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes.")
+	flag.BoolVar(&enableLeaderElection, "leader-elect", false, "Enable leader election, so only one replica writes statuses.")
+	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
+	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 (off by default: CVE-2023-44487, CVE-2023-39325).")
+	flag.StringVar(&namespaces, "namespaces", "", "Comma-separated tenant namespaces to manage (default: all).")
+	flag.IntVar(&concurrentTenants, "max-concurrent-tenants", 4, "Namespaces planned in parallel.")
+	flag.IntVar(&concurrentWrites, "max-concurrent-writes", 32, "Status patches in flight per tenant plan.")
+	flag.Float64Var(&qps, "kube-api-qps", 200, "Client-side rate limit for API requests per second (0 or negative: no limit).")
+	flag.IntVar(&burst, "kube-api-burst", 400, "Client-side burst for API requests.")
+	opts := zap.Options{Development: false}
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+
+	var tlsOpts []func(*tls.Config)
+	if !enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{
+		BindAddress:   metricsAddr,
+		SecureServing: metricsSecure,
+		TLSOpts:       tlsOpts,
+	}
+	if metricsSecure {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+
+	cacheOpts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
+	if namespaces != "" {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range strings.Split(namespaces, ",") {
+			if ns = strings.TrimSpace(ns); ns != "" {
+				cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+			}
+		}
+	}
+
+	cfg := ctrl.GetConfigOrDie()
+	if qps <= 0 {
+		cfg.QPS = -1 // client-go: a negative QPS disables client-side rate limiting
+	} else {
+		cfg.QPS = float32(qps)
+		cfg.Burst = burst
+	}
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsOpts,
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          enableLeaderElection,
+		LeaderElectionID:        "license-operator.licensing.licenseops.dev",
+		LeaderElectionNamespace: leaderElectionNS,
+		Cache:                   cacheOpts,
+	})
+	if err != nil {
+		setupLog.Error(err, "unable to create manager")
+		os.Exit(1)
+	}
+
+	r := &controllers.TenantReconciler{
+		Client:              mgr.GetClient(),
+		Recorder:            mgr.GetEventRecorder(controllers.ControllerName),
+		MaxConcurrentWrites: concurrentWrites,
+	}
+	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: concurrentTenants}); err != nil {
+		setupLog.Error(err, "unable to set up controller", "controller", "tenant")
+		os.Exit(1)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		setupLog.Error(err, "unable to set up health check")
+		os.Exit(1)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		setupLog.Error(err, "unable to set up ready check")
+		os.Exit(1)
+	}
+
+	setupLog.Info("starting manager", "namespaces", namespaces, "leaderElection", enableLeaderElection)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		setupLog.Error(err, "problem running manager")
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,330 @@
+// Package controllers holds the thin reconcilers of license-operator. All the
+// decisions live in internal/planner; a reconciler reads the cache, calls the
+// planner and writes the statuses that changed, releases before grants.
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+	"github.com/licenseops/license-operator/internal/planner"
+)
+
+// ControllerName names the controller, its field manager and its events.
+const ControllerName = "license-operator"
+
+// TenantReconciler plans one namespace (tenant) at a time: seat allocation is
+// a constraint over all of a namespace's objects, so every event in a
+// namespace enqueues that namespace (request.Name = namespace), and a burst
+// of events coalesces into one plan.
+type TenantReconciler struct {
+	// Client reads from the manager's cache and writes to the API server.
+	Client client.Client
+	// Recorder emits the assignment history as events.k8s.io Events.
+	Recorder events.EventRecorder
+	// MaxConcurrentWrites bounds the status patches in flight per plan.
+	MaxConcurrentWrites int
+	// Now is the clock (tests may replace it).
+	Now func() time.Time
+
+	overlay *writeOverlay
+}
+
+// +kubebuilder:rbac:groups=licensing.licenseops.dev,resources=licenseskus;licensegroups;userlicenses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=licensing.licenseops.dev,resources=licenseskus/status;licensegroups/status;userlicenses/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile plans the namespace req.Name and writes the differences.
+func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
+	ns := req.Name
+	logger := log.FromContext(ctx).WithValues("tenant", ns)
+	if r.overlay == nil {
+		r.overlay = newWriteOverlay()
+	}
+
+	in, err := r.gather(ctx, ns)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	start := time.Now()
+	res := planner.Plan(in)
+	planDuration.WithLabelValues(ns).Observe(time.Since(start).Seconds())
+	recordTenantMetrics(ns, in, res)
+
+	releases, grants, summaries := r.writes(in, res)
+	if len(releases)+len(grants)+len(summaries) == 0 {
+		return ctrl.Result{}, nil
+	}
+	logger.V(1).Info("writing statuses", "releasing", len(releases), "granting", len(grants), "summaries", len(summaries))
+
+	// Release before grant: every status that frees or keeps seats is
+	// written before any status that takes one, so no reader ever sees more
+	// holders than capacity. If a release fails, no grant is written.
+	for _, phase := range [][]statusWrite{releases, grants, summaries} {
+		if err := r.apply(ctx, phase); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// gather reads the namespace's objects from the cache, overlaid with our own
+// writes the cache has not caught up with.
+func (r *TenantReconciler) gather(ctx context.Context, ns string) (planner.Input, error) {
+	var (
+		skus   licv1.LicenseSkuList
+		groups licv1.LicenseGroupList
+		users  licv1.UserLicenseList
+	)
+	// The planner never modifies its input, so skip the cache's deep copies.
+	opts := []client.ListOption{client.InNamespace(ns), client.UnsafeDisableDeepCopy}
+	if err := r.Client.List(ctx, &skus, opts...); err != nil {
+		return planner.Input{}, fmt.Errorf("listing LicenseSkus: %w", err)
+	}
+	if err := r.Client.List(ctx, &groups, opts...); err != nil {
+		return planner.Input{}, fmt.Errorf("listing LicenseGroups: %w", err)
+	}
+	if err := r.Client.List(ctx, &users, opts...); err != nil {
+		return planner.Input{}, fmt.Errorf("listing UserLicenses: %w", err)
+	}
+
+	seen := make(map[types.UID]struct{}, len(skus.Items)+len(groups.Items)+len(users.Items))
+	in := planner.Input{
+		SKUs:   make([]*licv1.LicenseSku, 0, len(skus.Items)),
+		Groups: make([]*licv1.LicenseGroup, 0, len(groups.Items)),
+		Users:  make([]*licv1.UserLicense, 0, len(users.Items)),
+		Now:    metav1Now(r.now()),
+	}
+	for i := range skus.Items {
+		seen[skus.Items[i].UID] = struct{}{}
+		in.SKUs = append(in.SKUs, r.overlay.resolve(&skus.Items[i]).(*licv1.LicenseSku))
+	}
+	for i := range groups.Items {
+		seen[groups.Items[i].UID] = struct{}{}
+		in.Groups = append(in.Groups, r.overlay.resolve(&groups.Items[i]).(*licv1.LicenseGroup))
+	}
+	for i := range users.Items {
+		seen[users.Items[i].UID] = struct{}{}
+		in.Users = append(in.Users, r.overlay.resolve(&users.Items[i]).(*licv1.UserLicense))
+	}
+	r.overlay.prune(ns, seen)
+	return in, nil
+}
+
+func (r *TenantReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// statusWrite is one status patch: from the observed object to the desired one.
+type statusWrite struct {
+	kind     string
+	observed client.Object
+	desired  client.Object
+	// for UserLicenses: the statuses before and after, for events.
+	oldUser, newUser *licv1.UserLicenseStatus
+}
+
+// writes turns the plan into ordered status patches.
+func (r *TenantReconciler) writes(in planner.Input, res *planner.Result) (releases, grants, summaries []statusWrite) {
+	for i, u := range res.Users {
+		if !u.Changed {
+			continue
+		}
+		obs := in.Users[i]
+		des := obs.DeepCopy()
+		des.Status = *u.Status.DeepCopy()
+		w := statusWrite{kind: "UserLicense", observed: obs, desired: des, oldUser: &obs.Status, newUser: &des.Status}
+		if len(u.Grants) > 0 {
+			grants = append(grants, w)
+		} else {
+			releases = append(releases, w)
+		}
+	}
+	for i, g := range res.Groups {
+		if !g.Changed {
+			continue
+		}
+		obs := in.Groups[i]
+		des := obs.DeepCopy()
+		des.Status = *g.Status.DeepCopy()
+		summaries = append(summaries, statusWrite{kind: "LicenseGroup", observed: obs, desired: des})
+	}
+	for i, s := range res.SKUs {
+		if !s.Changed {
+			continue
+		}
+		obs := in.SKUs[i]
+		des := obs.DeepCopy()
+		des.Status = *s.Status.DeepCopy()
+		summaries = append(summaries, statusWrite{kind: "LicenseSku", observed: obs, desired: des})
+	}
+	return releases, grants, summaries
+}
+
+// apply patches the statuses of one phase with bounded parallelism and
+// returns every failure (a 409 or a transient error requeues the tenant;
+// nothing is dropped: the next plan recomputes what is still to be written).
+func (r *TenantReconciler) apply(ctx context.Context, phase []statusWrite) error {
+	if len(phase) == 0 {
+		return nil
+	}
+	limit := r.MaxConcurrentWrites
+	if limit <= 0 {
+		limit = 16
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		sem  = make(chan struct{}, limit)
+	)
+	for i := range phase {
+		w := phase[i]
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := r.patchStatus(ctx, w); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return kerrors.NewAggregate(errs)
+}
+
+func (r *TenantReconciler) patchStatus(ctx context.Context, w statusWrite) error {
+	preRV := w.observed.GetResourceVersion()
+	patch := client.MergeFromWithOptions(w.observed, client.MergeFromWithOptimisticLock{})
+	err := r.Client.Status().Patch(ctx, w.desired, patch, client.FieldOwner(ControllerName))
+	switch {
+	case err == nil:
+		statusWrites.WithLabelValues(w.kind, "success").Inc()
+		r.overlay.record(preRV, w.desired)
+		if w.newUser != nil {
+			r.emitEvents(w.desired, w.oldUser, w.newUser)
+		}
+		return nil
+	case apierrors.IsNotFound(err):
+		// Deleted meanwhile: its deletion event re-plans the tenant.
+		statusWrites.WithLabelValues(w.kind, "notfound").Inc()
+		return nil
+	case apierrors.IsConflict(err):
+		statusWrites.WithLabelValues(w.kind, "conflict").Inc()
+		return fmt.Errorf("%s %s changed while planning, re-planning: %w", w.kind, w.observed.GetName(), err)
+	default:
+		statusWrites.WithLabelValues(w.kind, "error").Inc()
+		return fmt.Errorf("patching status of %s %s: %w", w.kind, w.observed.GetName(), err)
+	}
+}
+
+// emitEvents records the user's license transitions: the assignment history.
+func (r *TenantReconciler) emitEvents(obj runtime.Object, oldStatus, newStatus *licv1.UserLicenseStatus) {
+	if r.Recorder == nil {
+		return
+	}
+	for _, t := range planner.Transitions(oldStatus, newStatus) {
+		sources := joinOrNone(t.Sources)
+		switch t.Kind {
+		case planner.TransitionAssigned:
+			r.Recorder.Eventf(obj, nil, eventsv1.EventTypeNormal, EventLicenseAssigned, "Assign",
+				"License %s assigned (by %s)", t.SKU, sources)
+		case planner.TransitionRemoved:
+			r.Recorder.Eventf(obj, nil, eventsv1.EventTypeNormal, EventLicenseRemoved, "Remove",
+				"License %s removed", t.SKU)
+		case planner.TransitionFailed:
+			r.Recorder.Eventf(obj, nil, eventsv1.EventTypeWarning, EventLicenseAssignmentFailed, "Assign",
+				"License %s (by %s) failed: %s: %s", t.SKU, sources, t.Reason, t.Message)
+		}
+	}
+}
+
+// Event reasons on UserLicenses.
+const (
+	EventLicenseAssigned         = "LicenseAssigned"
+	EventLicenseRemoved          = "LicenseRemoved"
+	EventLicenseAssignmentFailed = "LicenseAssignmentFailed"
+)
+
+func joinOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	out := s[0]
+	for _, x := range s[1:] {
+		out += ", " + x
+	}
+	return out
+}
+
+// recordTenantMetrics publishes the plan's seat figures.
+func recordTenantMetrics(ns string, in planner.Input, res *planner.Result) {
+	for _, v := range []interface {
+		DeletePartialMatch(map[string]string) int
+	}{skuSeats, skuAssigned, skuRequested, assignmentErrors} {
+		v.DeletePartialMatch(map[string]string{"namespace": ns})
+	}
+	for i, s := range res.SKUs {
+		sku := in.SKUs[i]
+		skuSeats.WithLabelValues(ns, sku.Name, sku.Spec.SkuPartNumber).Set(float64(s.Status.Seats))
+		skuAssigned.WithLabelValues(ns, sku.Name, sku.Spec.SkuPartNumber).Set(float64(s.Status.Assigned))
+		skuRequested.WithLabelValues(ns, sku.Name, sku.Spec.SkuPartNumber).Set(float64(s.Status.Requested))
+	}
+	byReason := map[string]int{}
+	for _, u := range res.Users {
+		for _, l := range u.Status.Licenses {
+			if l.State == licv1.LicenseStateError {
+				byReason[l.Reason]++
+			}
+		}
+	}
+	reasons := make([]string, 0, len(byReason))
+	for reason := range byReason {
+		reasons = append(reasons, reason)
+	}
+	sort.Strings(reasons)
+	for _, reason := range reasons {
+		assignmentErrors.WithLabelValues(ns, reason).Set(float64(byReason[reason]))
+	}
+}
+
+// SetupWithManager registers the tenant controller: events of all three
+// kinds map to their namespace.
+func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	if r.overlay == nil {
+		r.overlay = newWriteOverlay()
+	}
+	toTenant := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: o.GetNamespace()}}}
+	})
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("tenant").
+		Watches(&licv1.LicenseSku{}, toTenant).
+		Watches(&licv1.LicenseGroup{}, toTenant).
+		Watches(&licv1.UserLicense{}, toTenant).
+		WithOptions(opts).
+		Complete(r)
+}

@@ -1,0 +1,59 @@
+// Package planner computes, for one namespace (tenant), the desired status of
+// every LicenseSku, LicenseGroup and UserLicense from the objects alone. It is
+// a pure function: no client, no clock (time is passed in), no randomness,
+// no dependence on the order of its inputs. Controllers read the cache, call
+// Plan and write the statuses that changed; `kubectl license plan` runs the
+// very same function offline.
+package planner
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+)
+
+// Input is one namespace's objects as observed, including their current
+// status (which says who holds seats now). Plan never modifies them.
+type Input struct {
+	SKUs   []*licv1.LicenseSku
+	Groups []*licv1.LicenseGroup
+	Users  []*licv1.UserLicense
+	// Now stamps new transitions (waitingSince, lastTransitionTime and
+	// condition times). Times already in a status are kept when the state
+	// they describe did not change.
+	Now metav1.Time
+}
+
+// Result is the desired status of every input object. Each slice is parallel
+// to the matching Input slice (Result.Users[i] belongs to Input.Users[i]).
+type Result struct {
+	SKUs   []SkuResult
+	Groups []GroupResult
+	Users  []UserResult
+}
+
+// SkuResult is the desired status of one LicenseSku.
+type SkuResult struct {
+	// Status is the desired status. When Changed is false it is the input
+	// object's own status (shared, not copied): callers must not modify it.
+	Status  *licv1.LicenseSkuStatus
+	Changed bool
+}
+
+// GroupResult is the desired status of one LicenseGroup.
+type GroupResult struct {
+	Status  *licv1.LicenseGroupStatus
+	Changed bool
+}
+
+// UserResult is the desired status of one UserLicense.
+type UserResult struct {
+	Status  *licv1.UserLicenseStatus
+	Changed bool
+	// Releases are the SKUs the user holds now (Active in the current
+	// status) and will not hold in the desired one; Grants the reverse.
+	// Controllers write every status with releases before any status with
+	// grants, so no reader ever sees more holders than capacity.
+	Releases []string
+	Grants   []string
+}
