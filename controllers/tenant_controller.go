@@ -10,7 +10,8 @@ import (
 	"sync"
 	"time"
 
-	eventsv1 "k8s.io/api/events/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -250,13 +251,13 @@ func (r *TenantReconciler) emitEvents(obj runtime.Object, oldStatus, newStatus *
 		sources := joinOrNone(t.Sources)
 		switch t.Kind {
 		case planner.TransitionAssigned:
-			r.Recorder.Eventf(obj, nil, eventsv1.EventTypeNormal, EventLicenseAssigned, "Assign",
+			r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseAssigned, "Assign",
 				"License %s assigned (by %s)", t.SKU, sources)
 		case planner.TransitionRemoved:
-			r.Recorder.Eventf(obj, nil, eventsv1.EventTypeNormal, EventLicenseRemoved, "Remove",
+			r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseRemoved, "Remove",
 				"License %s removed", t.SKU)
 		case planner.TransitionFailed:
-			r.Recorder.Eventf(obj, nil, eventsv1.EventTypeWarning, EventLicenseAssignmentFailed, "Assign",
+			r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, EventLicenseAssignmentFailed, "Assign",
 				"License %s (by %s) failed: %s: %s", t.SKU, sources, t.Reason, t.Message)
 		}
 	}
@@ -282,10 +283,8 @@ func joinOrNone(s []string) string {
 
 // recordTenantMetrics publishes the plan's seat figures.
 func recordTenantMetrics(ns string, in planner.Input, res *planner.Result) {
-	for _, v := range []interface {
-		DeletePartialMatch(map[string]string) int
-	}{skuSeats, skuAssigned, skuRequested, assignmentErrors} {
-		v.DeletePartialMatch(map[string]string{"namespace": ns})
+	for _, v := range []*prometheus.GaugeVec{skuSeats, skuAssigned, skuRequested, assignmentErrors} {
+		v.DeletePartialMatch(prometheus.Labels{"namespace": ns})
 	}
 	for i, s := range res.SKUs {
 		sku := in.SKUs[i]

@@ -1,0 +1,195 @@
+package controllers_test
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+	"github.com/licenseops/license-operator/test/envtestutil"
+)
+
+func newTenant() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "tenant-"}}
+	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
+
+func sku(ns, name, part string, seats int64, plans ...licv1.ServicePlan) *licv1.LicenseSku {
+	return &licv1.LicenseSku{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: licv1.LicenseSkuSpec{
+			SkuPartNumber: part,
+			Subscriptions: []licv1.Subscription{{Name: "main", Seats: seats}},
+			ServicePlans:  plans,
+		},
+	}
+}
+
+func plan(name string) licv1.ServicePlan { return licv1.ServicePlan{Name: name} }
+
+func group(ns, name string, priority int32, members []string, skus ...string) *licv1.LicenseGroup {
+	g := &licv1.LicenseGroup{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec:       licv1.LicenseGroupSpec{Members: members, Priority: priority},
+	}
+	for _, s := range skus {
+		g.Spec.Licenses = append(g.Spec.Licenses, licv1.LicenseAssignment{SKU: s})
+	}
+	return g
+}
+
+func user(ns, name, location string, direct ...string) *licv1.UserLicense {
+	u := &licv1.UserLicense{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec:       licv1.UserLicenseSpec{UserPrincipalName: name + "@contoso.com", UsageLocation: location},
+	}
+	for _, s := range direct {
+		u.Spec.Licenses = append(u.Spec.Licenses, licv1.LicenseAssignment{SKU: s})
+	}
+	return u
+}
+
+func create(objs ...client.Object) {
+	for _, o := range objs {
+		ExpectWithOffset(1, k8sClient.Create(ctx, o)).To(Succeed())
+	}
+}
+
+func getUser(ns, name string) func() *licv1.UserLicense {
+	return func() *licv1.UserLicense {
+		u := &licv1.UserLicense{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, u); err != nil {
+			return nil
+		}
+		return u
+	}
+}
+
+func getSku(ns, name string) func() *licv1.LicenseSku {
+	return func() *licv1.LicenseSku {
+		s := &licv1.LicenseSku{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, s); err != nil {
+			return nil
+		}
+		return s
+	}
+}
+
+func getGroup(ns, name string) func() *licv1.LicenseGroup {
+	return func() *licv1.LicenseGroup {
+		g := &licv1.LicenseGroup{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, g); err != nil {
+			return nil
+		}
+		return g
+	}
+}
+
+// licenseOf returns the user's status entry for sku (nil when absent).
+func licenseOf(u *licv1.UserLicense, skuName string) *licv1.LicenseStatus {
+	if u == nil {
+		return nil
+	}
+	for i := range u.Status.Licenses {
+		if u.Status.Licenses[i].SKU == skuName {
+			return &u.Status.Licenses[i]
+		}
+	}
+	return nil
+}
+
+// licenseState is "Active", "Error/<reason>" or "" for the user's sku.
+func licenseState(ns, name, skuName string) func() string {
+	return func() string {
+		l := licenseOf(getUser(ns, name)(), skuName)
+		if l == nil {
+			return ""
+		}
+		if l.State == licv1.LicenseStateError {
+			return l.State + "/" + l.Reason
+		}
+		return l.State
+	}
+}
+
+func condition(conds []metav1.Condition, t string) string {
+	c := meta.FindStatusCondition(conds, t)
+	if c == nil {
+		return ""
+	}
+	return string(c.Status) + "/" + c.Reason
+}
+
+// converged reports whether every licensing object of ns has been planned at
+// its current generation.
+func converged(ns string) func() bool {
+	return func() bool {
+		var skus licv1.LicenseSkuList
+		var groups licv1.LicenseGroupList
+		var users licv1.UserLicenseList
+		if k8sClient.List(ctx, &skus, client.InNamespace(ns)) != nil ||
+			k8sClient.List(ctx, &groups, client.InNamespace(ns)) != nil ||
+			k8sClient.List(ctx, &users, client.InNamespace(ns)) != nil {
+			return false
+		}
+		for _, s := range skus.Items {
+			if !observed(s.Generation, s.Status.ObservedGeneration, s.Status.Conditions) {
+				return false
+			}
+		}
+		for _, g := range groups.Items {
+			if !observed(g.Generation, g.Status.ObservedGeneration, g.Status.Conditions) {
+				return false
+			}
+		}
+		for _, u := range users.Items {
+			if !observed(u.Generation, u.Status.ObservedGeneration, u.Status.Conditions) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func observed(gen, obsGen int64, conds []metav1.Condition) bool {
+	c := meta.FindStatusCondition(conds, licv1.ConditionReady)
+	return obsGen == gen && c != nil && c.ObservedGeneration == gen
+}
+
+// applySamples creates every object of config/samples in namespace ns.
+func applySamples(ns string) {
+	root, err := envtestutil.RepoRoot()
+	Expect(err).NotTo(HaveOccurred())
+	files, err := filepath.Glob(filepath.Join(root, "config", "samples", "*.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		Expect(err).NotTo(HaveOccurred())
+		r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+		for {
+			doc, err := r.Read()
+			if err == io.EOF {
+				break
+			}
+			Expect(err).NotTo(HaveOccurred())
+			obj := &unstructured.Unstructured{}
+			Expect(utilyaml.Unmarshal(doc, &obj.Object)).To(Succeed())
+			if len(obj.Object) == 0 || obj.GetKind() == "Namespace" {
+				continue
+			}
+			obj.SetNamespace(ns)
+			Expect(k8sClient.Create(ctx, obj)).To(Succeed())
+		}
+	}
+}

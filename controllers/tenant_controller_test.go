@@ -1,0 +1,293 @@
+package controllers_test
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+)
+
+const (
+	timeout = 30 * time.Second
+	poll    = 100 * time.Millisecond
+)
+
+var _ = Describe("Tenant controller", func() {
+	SetDefaultEventuallyTimeout(timeout)
+	SetDefaultEventuallyPollingInterval(poll)
+
+	It("converges the samples: seats, waiting users, usage location, duplicate plans", func() {
+		ns := newTenant()
+		applySamples(ns)
+		Eventually(converged(ns)).Should(BeTrue())
+
+		By("the contractors group is one seat short: gina (last by UPN) waits")
+		Expect(licenseState(ns, "dave", "exchange-p1")()).To(Equal("Active"))
+		Expect(licenseState(ns, "erin", "exchange-p1")()).To(Equal("Active"))
+		Expect(licenseState(ns, "gina", "exchange-p1")()).To(Equal("Error/InsufficientSeats"))
+		gina := licenseOf(getUser(ns, "gina")(), "exchange-p1")
+		Expect(gina.WaitingSince).NotTo(BeNil())
+		Expect(gina.AssignedBy).To(Equal([]string{"Group/contractors"}))
+
+		contractors := getGroup(ns, "contractors")()
+		Expect(contractors.Status.Members).To(BeEquivalentTo(3))
+		Expect(contractors.Status.Licensed).To(BeEquivalentTo(2))
+		Expect(contractors.Status.Errors).To(BeEquivalentTo(1))
+		Expect(contractors.Status.Failures).To(Equal([]licv1.LicenseFailure{{User: "gina@contoso.com", SKU: "exchange-p1", Reason: "InsufficientSeats"}}))
+		Expect(condition(contractors.Status.Conditions, "Ready")).To(HavePrefix("False/"))
+		Expect(condition(contractors.Status.Conditions, "InsufficientSeats")).To(Equal("True/InsufficientSeats"))
+
+		p1 := getSku(ns, "exchange-p1")()
+		Expect([]int64{p1.Status.Seats, p1.Status.Assigned, p1.Status.Requested, p1.Status.Waiting, p1.Status.Available}).
+			To(Equal([]int64{2, 2, 3, 1, 0}))
+		Expect(condition(p1.Status.Conditions, "Ready")).To(Equal("False/InsufficientSeats"))
+
+		By("frank has no usage location: no license takes effect")
+		Expect(licenseState(ns, "frank", "m365-e3")()).To(Equal("Error/UsageLocationRequired"))
+		Expect(condition(getUser(ns, "frank")().Status.Conditions, "Ready")).To(Equal("False/LicenseErrors"))
+
+		By("E3 counts only the Enabled subscription; the group disables SWAY")
+		e3 := getSku(ns, "m365-e3")()
+		Expect([]int64{e3.Status.Seats, e3.Status.Assigned, e3.Status.Requested}).To(Equal([]int64{5, 3, 4}))
+		ann := getUser(ns, "ann")()
+		Expect(licenseOf(ann, "m365-e3").EnabledPlans).NotTo(ContainElement("SWAY"))
+		Expect(licenseOf(ann, "m365-e3").EnabledPlans).To(ContainElement("EXCHANGE_S_ENTERPRISE"))
+
+		By("ann gets Exchange Plan 2 twice: a DuplicatePlans warning, both Active, Ready unaffected")
+		Expect(licenseState(ns, "ann", "exchange-p2")()).To(Equal("Active"))
+		Expect(condition(ann.Status.Conditions, "DuplicatePlans")).To(Equal("True/DuplicatePlans"))
+		dup := findCondition(ann.Status.Conditions, "DuplicatePlans")
+		Expect(dup.Message).To(And(ContainSubstring("EXCHANGE_S_ENTERPRISE"), ContainSubstring("exchange-p2")))
+		Expect(condition(ann.Status.Conditions, "Ready")).To(Equal("True/AllLicensesActive"))
+		Expect(ann.Status.Groups).To(Equal([]string{"all-employees"}))
+
+		By("Power BI's Warning subscription still counts; executives by name")
+		Expect(licenseState(ns, "carla", "power-bi-pro")()).To(Equal("Active"))
+		Expect(licenseState(ns, "ben", "power-bi-pro")()).To(Equal("Active"))
+		Expect(getSku(ns, "power-bi-pro")().Status.Seats).To(BeEquivalentTo(5))
+	})
+
+	It("converges in any order: users and groups before their SKU", func() {
+		ns := newTenant()
+		create(user(ns, "ann", "DE"), group(ns, "staff", 0, []string{"ann@contoso.com"}, "e3"))
+		Eventually(licenseState(ns, "ann", "e3")).Should(Equal("Error/SkuNotFound"))
+		create(sku(ns, "e3", "SPE_E3", 1, plan("TEAMS1")))
+		Eventually(licenseState(ns, "ann", "e3")).Should(Equal("Active"))
+		Eventually(func() string { return condition(getGroup(ns, "staff")().Status.Conditions, "Ready") }).
+			Should(Equal("True/AllLicensesActive"))
+	})
+
+	It("gives a freed seat to the first waiting user, automatically", func() {
+		ns := newTenant()
+		create(sku(ns, "e3", "SPE_E3", 1),
+			group(ns, "staff", 0, []string{"ann@contoso.com", "bob@contoso.com", "cid@contoso.com"}, "e3"),
+			user(ns, "ann", "DE"), user(ns, "bob", "DE"), user(ns, "cid", "DE"))
+		Eventually(converged(ns)).Should(BeTrue())
+		Expect(licenseState(ns, "ann", "e3")()).To(Equal("Active"))
+		Expect(licenseState(ns, "bob", "e3")()).To(Equal("Error/InsufficientSeats"))
+
+		By("removing the holder from the group")
+		g := getGroup(ns, "staff")()
+		g.Spec.Members = []string{"bob@contoso.com", "cid@contoso.com"}
+		Expect(k8sClient.Update(ctx, g)).To(Succeed())
+		Eventually(licenseState(ns, "ann", "e3")).Should(Equal(""))
+		Eventually(licenseState(ns, "bob", "e3")).Should(Equal("Active"))
+		Expect(licenseState(ns, "cid", "e3")()).To(Equal("Error/InsufficientSeats"))
+
+		By("raising the seats")
+		s := getSku(ns, "e3")()
+		s.Spec.Subscriptions[0].Seats = 2
+		Expect(k8sClient.Update(ctx, s)).To(Succeed())
+		Eventually(licenseState(ns, "cid", "e3")).Should(Equal("Active"))
+		Eventually(func() string { return condition(getSku(ns, "e3")().Status.Conditions, "Ready") }).
+			Should(Equal("True/SeatsAvailable"))
+	})
+
+	It("keeps holders when capacity drops below them: Overallocated, no new grants", func() {
+		ns := newTenant()
+		create(sku(ns, "e3", "SPE_E3", 2), group(ns, "staff", 0, []string{"ann@contoso.com", "bob@contoso.com"}, "e3"),
+			user(ns, "ann", "DE"), user(ns, "bob", "DE"))
+		Eventually(licenseState(ns, "bob", "e3")).Should(Equal("Active"))
+
+		s := getSku(ns, "e3")()
+		s.Spec.Subscriptions[0].State = licv1.SubscriptionSuspended
+		s.Spec.Subscriptions = append(s.Spec.Subscriptions, licv1.Subscription{Name: "small", Seats: 1})
+		Expect(k8sClient.Update(ctx, s)).To(Succeed())
+		Eventually(func() string { return condition(getSku(ns, "e3")().Status.Conditions, "Overallocated") }).
+			Should(Equal("True/Overallocated"))
+		Expect(licenseState(ns, "ann", "e3")()).To(Equal("Active"))
+		Expect(licenseState(ns, "bob", "e3")()).To(Equal("Active"))
+
+		By("a newcomer waits while the SKU is over capacity")
+		create(user(ns, "aaron", "DE"))
+		g := getGroup(ns, "staff")()
+		g.Spec.Members = append(g.Spec.Members, "aaron@contoso.com")
+		Expect(k8sClient.Update(ctx, g)).To(Succeed())
+		Eventually(licenseState(ns, "aaron", "e3")).Should(Equal("Error/InsufficientSeats"))
+		Consistently(licenseState(ns, "ann", "e3"), 2*time.Second).Should(Equal("Active"))
+		Expect(licenseState(ns, "bob", "e3")()).To(Equal("Active"))
+	})
+
+	It("direct assignments and higher priority win scarce seats", func() {
+		ns := newTenant()
+		create(sku(ns, "bi", "POWER_BI_PRO", 2),
+			group(ns, "everyone", 0, []string{"amy@contoso.com", "bea@contoso.com", "cat@contoso.com"}, "bi"),
+			group(ns, "execs", 10, []string{"cat@contoso.com"}, "bi"),
+			user(ns, "amy", "DE"), user(ns, "bea", "DE"), user(ns, "zed", "DE", "bi"), user(ns, "cat", "DE"))
+		Eventually(converged(ns)).Should(BeTrue())
+		Expect(licenseState(ns, "zed", "bi")()).To(Equal("Active"), "direct first")
+		Expect(licenseState(ns, "cat", "bi")()).To(Equal("Active"), "then priority")
+		Expect(licenseState(ns, "amy", "bi")()).To(Equal("Error/InsufficientSeats"))
+		Expect(licenseState(ns, "bea", "bi")()).To(Equal("Error/InsufficientSeats"))
+		Expect(licenseOf(getUser(ns, "cat")(), "bi").AssignedBy).To(Equal([]string{"Group/everyone", "Group/execs"}))
+	})
+
+	It("reports conflicts, dependencies, locations and unknown plans per SKU, without blocking the others", func() {
+		ns := newTenant()
+		e3 := sku(ns, "e3", "SPE_E3", 10,
+			licv1.ServicePlan{Name: "EXCHANGE_S_ENTERPRISE", ConflictsWith: []string{"EXCHANGE_S_STANDARD"}},
+			licv1.ServicePlan{Name: "TEAMS1", UnavailableIn: []string{"CN"}})
+		p1 := sku(ns, "p1", "EXCHANGESTANDARD", 10, plan("EXCHANGE_S_STANDARD"))
+		addon := sku(ns, "addon", "ADDON", 10, licv1.ServicePlan{Name: "ADDON_PLAN", Requires: []string{"INTUNE_A"}})
+		create(e3, p1, addon,
+			user(ns, "ann", "DE", "e3"),
+			group(ns, "mail", 0, []string{"ann@contoso.com", "li@contoso.com"}, "p1", "addon"),
+			user(ns, "li", "CN", "e3"))
+
+		Eventually(licenseState(ns, "ann", "p1")).Should(Equal("Error/MutuallyExclusivePlans"))
+		Expect(licenseState(ns, "ann", "e3")()).To(Equal("Active"), "the direct E3 outranks the group's P1")
+		Eventually(licenseState(ns, "ann", "addon")).Should(Equal("Error/MissingDependency"))
+		Eventually(licenseState(ns, "li", "e3")).Should(Equal("Error/ProhibitedInUsageLocation"))
+		Expect(licenseState(ns, "li", "p1")()).To(Equal("Active"), "one SKU failing never blocks another")
+
+		By("disabling the prohibited plan admits li's E3 and then conflicts are decided by rank")
+		li := getUser(ns, "li")()
+		li.Spec.Licenses[0].DisabledPlans = []string{"TEAMS1"}
+		Expect(k8sClient.Update(ctx, li)).To(Succeed())
+		Eventually(licenseState(ns, "li", "e3")).Should(Equal("Active"))
+		Eventually(licenseState(ns, "li", "p1")).Should(Equal("Error/MutuallyExclusivePlans"))
+
+		By("naming a plan the SKU does not have")
+		li = getUser(ns, "li")()
+		li.Spec.Licenses[0].DisabledPlans = []string{"NO_SUCH_PLAN"}
+		Expect(k8sClient.Update(ctx, li)).To(Succeed())
+		Eventually(licenseState(ns, "li", "e3")).Should(Equal("Error/UnknownServicePlan"))
+		Expect(licenseOf(getUser(ns, "li")(), "e3").Message).To(ContainSubstring("NO_SUCH_PLAN"))
+	})
+
+	It("records the assignment history as events", func() {
+		ns := newTenant()
+		create(sku(ns, "e3", "SPE_E3", 1), user(ns, "ann", "DE", "e3"), user(ns, "bob", "DE", "e3"))
+		Eventually(converged(ns)).Should(BeTrue())
+		Eventually(func() map[string]string {
+			var list eventsv1.EventList
+			Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+			got := map[string]string{}
+			for _, e := range list.Items {
+				got[e.Regarding.Name+"/"+e.Reason] = e.Type
+			}
+			return got
+		}).Should(And(
+			HaveKeyWithValue("ann/LicenseAssigned", "Normal"),
+			HaveKeyWithValue("bob/LicenseAssignmentFailed", "Warning"),
+		))
+		u := getUser(ns, "ann")()
+		u.Spec.Licenses = nil
+		Expect(k8sClient.Update(ctx, u)).To(Succeed())
+		Eventually(func() []string {
+			var list eventsv1.EventList
+			Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+			var reasons []string
+			for _, e := range list.Items {
+				reasons = append(reasons, e.Regarding.Name+"/"+e.Reason)
+			}
+			return reasons
+		}).Should(ContainElements("ann/LicenseRemoved", "bob/LicenseAssigned"))
+	})
+
+	It("reports truthful kstatus: InProgress right after a spec change, Current once planned", func() {
+		ns := newTenant()
+		create(sku(ns, "e3", "SPE_E3", 5), user(ns, "ann", "DE", "e3"))
+		Eventually(converged(ns)).Should(BeTrue())
+		Expect(kstatusOf(getUser(ns, "ann")())).To(Equal(status.CurrentStatus))
+		Expect(kstatusOf(getSku(ns, "e3")())).To(Equal(status.CurrentStatus))
+
+		u := getUser(ns, "ann")()
+		u.Spec.UsageLocation = "FR"
+		Expect(k8sClient.Update(ctx, u)).To(Succeed())
+		Expect(kstatusOf(u)).To(Equal(status.InProgressStatus), "the update response carries the new generation, not yet observed")
+		Eventually(func() status.Status { return kstatusOf(getUser(ns, "ann")()) }).Should(Equal(status.CurrentStatus))
+	})
+
+	It("writes nothing in steady state", func() {
+		ns := newTenant()
+		applySamples(ns)
+		Eventually(converged(ns)).Should(BeTrue())
+		// Let in-flight events of the convergence drain, then count.
+		time.Sleep(2 * time.Second)
+		before := manager.counter.mutations("licensing.licenseops.dev")
+		Consistently(func() int { return manager.counter.mutations("licensing.licenseops.dev") - before }, 5*time.Second, 250*time.Millisecond).
+			Should(BeZero())
+	})
+
+	It("changes nothing after a restart: zero writes, identical statuses", func() {
+		ns := newTenant()
+		applySamples(ns)
+		Eventually(converged(ns)).Should(BeTrue())
+		time.Sleep(time.Second)
+		before := snapshot(ns)
+
+		manager.stop()
+		manager = startManager()
+		// The new manager plans every tenant from a cold cache.
+		Consistently(func() int { return manager.counter.mutations("/") }, 5*time.Second, 250*time.Millisecond).Should(BeZero())
+		Expect(equality.Semantic.DeepEqual(snapshot(ns), before)).To(BeTrue(), "statuses changed across a restart")
+	})
+})
+
+func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}
+
+func kstatusOf(obj runtime.Object) status.Status {
+	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	Expect(err).NotTo(HaveOccurred())
+	res, err := status.Compute(&unstructured.Unstructured{Object: raw})
+	Expect(err).NotTo(HaveOccurred())
+	return res.Status
+}
+
+// snapshot is every status of a namespace, by kind and name.
+func snapshot(ns string) map[string]any {
+	out := map[string]any{}
+	var skus licv1.LicenseSkuList
+	var groups licv1.LicenseGroupList
+	var users licv1.UserLicenseList
+	Expect(k8sClient.List(ctx, &skus, client.InNamespace(ns))).To(Succeed())
+	Expect(k8sClient.List(ctx, &groups, client.InNamespace(ns))).To(Succeed())
+	Expect(k8sClient.List(ctx, &users, client.InNamespace(ns))).To(Succeed())
+	for _, s := range skus.Items {
+		out["sku/"+s.Name] = s.Status
+	}
+	for _, g := range groups.Items {
+		out["group/"+g.Name] = g.Status
+	}
+	for _, u := range users.Items {
+		out["user/"+u.Name] = u.Status
+	}
+	return out
+}
