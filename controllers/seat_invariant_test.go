@@ -4,61 +4,105 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
+	"strconv"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 )
 
-// capacityLog remembers every capacity the test gave a SKU, stamped before
-// the update is sent: a controller may legitimately act on any capacity it
-// could have seen within the cache-lag window.
-type capacityLog struct {
-	mu      sync.Mutex
-	entries map[string][]capEntry
-}
-
-type capEntry struct {
-	at    time.Time
-	seats int64
-}
-
-func (c *capacityLog) set(sku string, seats int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.entries[sku] = append(c.entries[sku], capEntry{time.Now(), seats})
-}
-
-// allowed is the highest capacity in effect at any moment of [t-window, t].
-func (c *capacityLog) allowed(sku string, t time.Time, window time.Duration) int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var best int64 = -1
-	var lastBefore int64 = -1
-	for _, e := range c.entries[sku] {
-		switch {
-		case e.at.Before(t.Add(-window)):
-			lastBefore = e.seats
-		case !e.at.After(t):
-			best = max(best, e.seats)
+func trueKeys(m map[string]bool) []string {
+	var out []string
+	for k, v := range m {
+		if v {
+			out = append(out, k)
 		}
 	}
-	return max(best, lastBefore)
+	return out
+}
+
+// capacityLog is the history of one SKU's capacity, in the API server's
+// order: entry i was set by the test and confirmed when the SKU's status
+// showed its generation observed, at resourceVersion confirmRV. The
+// controller writes a SKU's status after the user statuses of the same plan,
+// so a user status written after confirmRV came from a plan that knew the
+// new capacity, and one written before it may have used the previous one.
+// (resourceVersions are etcd revisions: the test relies on their order,
+// which holds for the etcd3 storage envtest runs.)
+type capacityLog []capEntry
+
+type capEntry struct {
+	seats     int64
+	confirmRV int64
+}
+
+// allowed is the capacity a plan that wrote at resourceVersion rv may have used.
+func (c capacityLog) allowed(rv int64) int64 {
+	limit := int64(-1)
+	for i, e := range c {
+		if i+1 < len(c) && c[i+1].confirmRV < rv {
+			continue // superseded and confirmed before rv
+		}
+		limit = max(limit, e.seats)
+		if e.confirmRV > rv {
+			break // not yet confirmed at rv: later entries unseen
+		}
+	}
+	return limit
+}
+
+type userEvent struct {
+	rv     int64
+	user   string
+	active map[string]bool
+}
+
+// setSeats changes a SKU's seats and waits until the controller planned it.
+func setSeats(ns, name string, seats int64, log map[string]capacityLog) {
+	var s *licv1.LicenseSku
+	Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s = getSku(ns, name)()
+		if s.Spec.Subscriptions[0].Seats == seats {
+			return nil
+		}
+		s.Spec.Subscriptions[0].Seats = seats
+		return k8sClient.Update(ctx, s)
+	})).To(Succeed())
+	gen := s.Generation
+	var confirmed *licv1.LicenseSku
+	Eventually(func() bool {
+		confirmed = getSku(ns, name)()
+		return confirmed.Status.ObservedGeneration >= gen && confirmed.Status.Seats == seats
+	}).Should(BeTrue())
+	log[name] = append(log[name], capEntry{seats: seats, confirmRV: mustRV(confirmed.ResourceVersion)})
+}
+
+func mustRV(rv string) int64 {
+	n, err := strconv.ParseInt(rv, 10, 64)
+	Expect(err).NotTo(HaveOccurred())
+	return n
 }
 
 var _ = Describe("Seat invariant under random churn", func() {
 	It("never shows more holders than capacity, over 200 random membership and seat changes", func() {
 		ns := newTenant()
+		// The watcher, started on the empty namespace: every UserLicense status
+		// the API server publishes, in order.
+		wc, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+		wctx, wcancel := context.WithCancel(ctx)
+		defer wcancel()
+		w, err := wc.Watch(wctx, &licv1.UserLicenseList{}, client.InNamespace(ns))
+		Expect(err).NotTo(HaveOccurred())
 		rng := rand.New(rand.NewPCG(42, 7))
-		caps := &capacityLog{entries: map[string][]capEntry{}}
+		caps := map[string]capacityLog{}
 		skuNames := []string{"e3", "p1", "bi"}
 		for _, s := range skuNames {
-			caps.set(s, 3)
 			create(sku(ns, s, "PART_"+s, 3))
 		}
 		var upns []string
@@ -72,60 +116,30 @@ var _ = Describe("Seat invariant under random churn", func() {
 			create(group(ns, g, int32(i), upns[i*4:i*4+4], skuNames[i], skuNames[(i+1)%3]))
 		}
 
-		// The watcher: every UserLicense status the API server publishes.
-		wc, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
-		Expect(err).NotTo(HaveOccurred())
-		wctx, wcancel := context.WithCancel(ctx)
-		defer wcancel()
-		w, err := wc.Watch(wctx, &licv1.UserLicenseList{}, client.InNamespace(ns))
-		Expect(err).NotTo(HaveOccurred())
-		var (
-			mu         sync.Mutex
-			violations []string
-			grants     int
-			updates    int
-		)
+		var events []userEvent
 		watchDone := make(chan struct{})
 		go func() {
 			defer GinkgoRecover()
 			defer close(watchDone)
-			active := map[string]map[string]bool{} // user -> sku -> Active
 			for ev := range w.ResultChan() {
 				u, ok := ev.Object.(*licv1.UserLicense)
 				if !ok {
 					continue
 				}
-				now := time.Now()
-				prev := active[u.Name]
-				cur := map[string]bool{}
+				active := map[string]bool{}
 				if ev.Type != watch.Deleted {
 					for _, l := range u.Status.Licenses {
 						if l.State == licv1.LicenseStateActive {
-							cur[l.SKU] = true
+							active[l.SKU] = true
 						}
 					}
 				}
-				active[u.Name] = cur
-				mu.Lock()
-				updates++
-				for s := range cur {
-					if prev[s] {
-						continue
-					}
-					grants++
-					holders := 0
-					for _, m := range active {
-						if m[s] {
-							holders++
-						}
-					}
-					if limit := caps.allowed(s, now, 10*time.Second); int64(holders) > limit {
-						violations = append(violations, fmt.Sprintf("%s granted %s: %d holders, capacity %d", u.Name, s, holders, limit))
-					}
-				}
-				mu.Unlock()
+				events = append(events, userEvent{rv: mustRV(u.ResourceVersion), user: u.Name, active: active})
 			}
 		}()
+		for _, s := range skuNames {
+			setSeats(ns, s, 3, caps)
+		}
 
 		for op := range 200 {
 			switch k := rng.IntN(10); {
@@ -148,14 +162,8 @@ var _ = Describe("Seat invariant under random churn", func() {
 				if err := k8sClient.Update(ctx, g); err != nil {
 					GinkgoWriter.Printf("op %d: %v\n", op, err)
 				}
-			case k < 9: // seats up or down
-				s := getSku(ns, skuNames[rng.IntN(len(skuNames))])()
-				seats := int64(rng.IntN(6))
-				caps.set(s.Name, seats)
-				s.Spec.Subscriptions[0].Seats = seats
-				if err := k8sClient.Update(ctx, s); err != nil {
-					GinkgoWriter.Printf("op %d: %v\n", op, err)
-				}
+			case k < 9: // seats up or down, planned before the next change
+				setSeats(ns, skuNames[rng.IntN(len(skuNames))], int64(rng.IntN(6)), caps)
 			default: // a direct assignment toggled
 				u := getUser(ns, fmt.Sprintf("u%02d", rng.IntN(12)))()
 				if len(u.Spec.Licenses) == 0 {
@@ -174,10 +182,31 @@ var _ = Describe("Seat invariant under random churn", func() {
 		wcancel()
 		Eventually(watchDone).Should(BeClosed())
 
-		mu.Lock()
-		defer mu.Unlock()
+		// Replay every observed status in the API server's order.
+		holders := map[string]map[string]bool{} // sku -> user -> holds
+		for _, s := range skuNames {
+			holders[s] = map[string]bool{}
+		}
+		var violations []string
+		grants, last := 0, int64(0)
+		for _, ev := range events {
+			Expect(ev.rv).To(BeNumerically(">", last), "watch events arrive in resourceVersion order")
+			last = ev.rv
+			for _, s := range skuNames {
+				had := holders[s][ev.user]
+				holders[s][ev.user] = ev.active[s]
+				if had || !ev.active[s] {
+					continue
+				}
+				grants++
+				if limit := caps[s].allowed(ev.rv); int64(len(trueKeys(holders[s]))) > limit {
+					violations = append(violations, fmt.Sprintf("rv %d: %s granted %s: %d holders, capacity %d",
+						ev.rv, ev.user, s, len(trueKeys(holders[s])), limit))
+				}
+			}
+		}
 		Expect(violations).To(BeEmpty())
-		Expect(grants).To(BeNumerically(">", 20), "the churn must actually move seats (observed %d updates)", updates)
+		Expect(grants).To(BeNumerically(">", 20), "the churn must actually move seats (observed %d updates)", len(events))
 
 		By("the final statuses hold no more seats than capacity unless the SKU says Overallocated")
 		for _, s := range skuNames {

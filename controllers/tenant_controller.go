@@ -248,17 +248,13 @@ func (r *TenantReconciler) emitEvents(obj runtime.Object, oldStatus, newStatus *
 		return
 	}
 	for _, t := range planner.Transitions(oldStatus, newStatus) {
-		sources := joinOrNone(t.Sources)
 		switch t.Kind {
 		case planner.TransitionAssigned:
-			r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseAssigned, "Assign",
-				"License %s assigned (by %s)", t.SKU, sources)
+			r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseAssigned, "Assign", "%s", t.Message)
 		case planner.TransitionRemoved:
-			r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseRemoved, "Remove",
-				"License %s removed", t.SKU)
+			r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseRemoved, "Remove", "%s", t.Message)
 		case planner.TransitionFailed:
-			r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, EventLicenseAssignmentFailed, "Assign",
-				"License %s (by %s) failed: %s: %s", t.SKU, sources, t.Reason, t.Message)
+			r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, EventLicenseAssignmentFailed, "Assign", "%s", t.Message)
 		}
 	}
 }
@@ -269,17 +265,6 @@ const (
 	EventLicenseRemoved          = "LicenseRemoved"
 	EventLicenseAssignmentFailed = "LicenseAssignmentFailed"
 )
-
-func joinOrNone(s []string) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	out := s[0]
-	for _, x := range s[1:] {
-		out += ", " + x
-	}
-	return out
-}
 
 // recordTenantMetrics publishes the plan's seat figures.
 func recordTenantMetrics(ns string, in planner.Input, res *planner.Result) {

@@ -139,11 +139,19 @@ var _ = Describe("Tenant controller", func() {
 
 	It("direct assignments and higher priority win scarce seats", func() {
 		ns := newTenant()
-		create(sku(ns, "bi", "POWER_BI_PRO", 2),
+		// Holders keep their seats, so the order of arrival would decide who
+		// holds them: start with no seat, let everyone queue, then buy two.
+		create(sku(ns, "bi", "POWER_BI_PRO", 0),
 			group(ns, "everyone", 0, []string{"amy@contoso.com", "bea@contoso.com", "cat@contoso.com"}, "bi"),
 			group(ns, "execs", 10, []string{"cat@contoso.com"}, "bi"),
 			user(ns, "amy", "DE"), user(ns, "bea", "DE"), user(ns, "zed", "DE", "bi"), user(ns, "cat", "DE"))
 		Eventually(converged(ns)).Should(BeTrue())
+		Eventually(func() int64 { return getSku(ns, "bi")().Status.Waiting }).Should(BeEquivalentTo(4))
+		s := getSku(ns, "bi")()
+		s.Spec.Subscriptions[0].Seats = 2
+		Expect(k8sClient.Update(ctx, s)).To(Succeed())
+		Eventually(converged(ns)).Should(BeTrue())
+		Eventually(func() int64 { return getSku(ns, "bi")().Status.Assigned }).Should(BeEquivalentTo(2))
 		Expect(licenseState(ns, "zed", "bi")()).To(Equal("Active"), "direct first")
 		Expect(licenseState(ns, "cat", "bi")()).To(Equal("Active"), "then priority")
 		Expect(licenseState(ns, "amy", "bi")()).To(Equal("Error/InsufficientSeats"))
