@@ -20,6 +20,10 @@ type writeOverlay struct {
 	mu sync.Mutex
 	// by namespace, then object UID.
 	entries map[string]map[types.UID]*overlayEntry
+	// ownRV is the resourceVersion of our last write of each object, until
+	// the informer delivers it, so that our own writes do not re-trigger
+	// plans (see isOwnWrite).
+	ownRV map[types.UID]string
 }
 
 type overlayEntry struct {
@@ -28,7 +32,7 @@ type overlayEntry struct {
 }
 
 func newWriteOverlay() *writeOverlay {
-	return &writeOverlay{entries: map[string]map[types.UID]*overlayEntry{}}
+	return &writeOverlay{entries: map[string]map[types.UID]*overlayEntry{}, ownRV: map[types.UID]string{}}
 }
 
 // record notes that obj (as returned by the API server) replaced the version
@@ -48,6 +52,31 @@ func (o *writeOverlay) record(preRV string, obj client.Object) {
 	}
 	e.stale[preRV] = struct{}{}
 	e.obj = obj
+	o.ownRV[obj.GetUID()] = obj.GetResourceVersion()
+}
+
+// isOwnWrite reports whether an update event delivers the version our last
+// write of the object produced; such an event carries nothing the planner
+// does not already know.
+func (o *writeOverlay) isOwnWrite(obj client.Object) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	rv, ok := o.ownRV[obj.GetUID()]
+	if !ok {
+		return false
+	}
+	delete(o.ownRV, obj.GetUID())
+	return rv == obj.GetResourceVersion()
+}
+
+// forget drops everything known about a deleted object.
+func (o *writeOverlay) forget(obj client.Object) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.ownRV, obj.GetUID())
+	if ns := o.entries[obj.GetNamespace()]; ns != nil {
+		delete(ns, obj.GetUID())
+	}
 }
 
 // resolve returns the freshest known version of a cached object: our last

@@ -17,9 +17,11 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -46,6 +48,7 @@ type TenantReconciler struct {
 	Now func() time.Time
 
 	overlay *writeOverlay
+	changes *changeCounter
 }
 
 // +kubebuilder:rbac:groups=licensing.licenseops.dev,resources=licenseskus;licensegroups;userlicenses,verbs=get;list;watch
@@ -56,9 +59,12 @@ type TenantReconciler struct {
 func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
 	ns := req.Name
 	logger := log.FromContext(ctx).WithValues("tenant", ns)
-	if r.overlay == nil {
-		r.overlay = newWriteOverlay()
-	}
+	r.init()
+	// Changes that arrive while this plan is being written make it stale:
+	// the writes stop early (never between a release and its grant) and the
+	// tenant is planned again at once, so a single change is not stuck
+	// behind a large fan-out.
+	seenChanges := r.changes.get(ns)
 
 	in, err := r.gather(ctx, ns)
 	if err != nil {
@@ -79,12 +85,28 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	// Release before grant: every status that frees or keeps seats is
 	// written before any status that takes one, so no reader ever sees more
 	// holders than capacity. If a release fails, no grant is written.
+	stale := func() bool { return r.changes.get(ns) != seenChanges }
 	for _, phase := range [][]statusWrite{releases, grants, summaries} {
-		if err := r.apply(ctx, phase); err != nil {
+		aborted, err := r.apply(ctx, phase, stale)
+		if err != nil {
 			return ctrl.Result{}, err
+		}
+		if aborted {
+			// The event that made the plan stale has re-queued the tenant.
+			logger.V(1).Info("plan superseded by newer changes; re-planning")
+			return ctrl.Result{}, nil
 		}
 	}
 	return ctrl.Result{}, nil
+}
+
+func (r *TenantReconciler) init() {
+	if r.overlay == nil {
+		r.overlay = newWriteOverlay()
+	}
+	if r.changes == nil {
+		r.changes = newChangeCounter()
+	}
 }
 
 // gather reads the namespace's objects from the cache, overlaid with our own
@@ -180,27 +202,69 @@ func (r *TenantReconciler) writes(in planner.Input, res *planner.Result) (releas
 		des.Status = *s.Status.DeepCopy()
 		summaries = append(summaries, statusWrite{kind: "LicenseSku", observed: obs, desired: des})
 	}
+	sortWrites(releases)
+	sortWrites(grants)
+	sortWrites(summaries)
 	return releases, grants, summaries
 }
+
+// sortWrites orders a phase: objects whose spec changed and is not yet
+// observed first (someone is waiting on them, e.g. kubectl wait), then by
+// kind and name, so progress is deterministic even when a phase is cut short.
+func sortWrites(ws []statusWrite) {
+	sort.SliceStable(ws, func(i, j int) bool {
+		pi, pj := pendingSpec(ws[i].observed), pendingSpec(ws[j].observed)
+		if pi != pj {
+			return pi
+		}
+		if ws[i].kind != ws[j].kind {
+			return ws[i].kind < ws[j].kind
+		}
+		return ws[i].observed.GetName() < ws[j].observed.GetName()
+	})
+}
+
+func pendingSpec(o client.Object) bool {
+	switch t := o.(type) {
+	case *licv1.UserLicense:
+		return t.Status.ObservedGeneration != t.Generation
+	case *licv1.LicenseGroup:
+		return t.Status.ObservedGeneration != t.Generation
+	case *licv1.LicenseSku:
+		return t.Status.ObservedGeneration != t.Generation
+	}
+	return false
+}
+
+// minWriteBeforeAbort is how long a plan's writes run before a newer change
+// may cut them short: long enough that every plan makes progress.
+const minWriteBeforeAbort = 250 * time.Millisecond
 
 // apply patches the statuses of one phase with bounded parallelism and
 // returns every failure (a 409 or a transient error requeues the tenant;
 // nothing is dropped: the next plan recomputes what is still to be written).
-func (r *TenantReconciler) apply(ctx context.Context, phase []statusWrite) error {
+// When stale() turns true it stops launching writes, waits for those in
+// flight and reports aborted.
+func (r *TenantReconciler) apply(ctx context.Context, phase []statusWrite, stale func() bool) (aborted bool, err error) {
 	if len(phase) == 0 {
-		return nil
+		return false, nil
 	}
 	limit := r.MaxConcurrentWrites
 	if limit <= 0 {
 		limit = 16
 	}
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		sem  = make(chan struct{}, limit)
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		errs  []error
+		sem   = make(chan struct{}, limit)
+		start = time.Now()
 	)
 	for i := range phase {
+		if time.Since(start) >= minWriteBeforeAbort && stale() {
+			aborted = true
+			break
+		}
 		w := phase[i]
 		sem <- struct{}{}
 		wg.Add(1)
@@ -214,7 +278,7 @@ func (r *TenantReconciler) apply(ctx context.Context, phase []statusWrite) error
 		}()
 	}
 	wg.Wait()
-	return kerrors.NewAggregate(errs)
+	return aborted, kerrors.NewAggregate(errs)
 }
 
 func (r *TenantReconciler) patchStatus(ctx context.Context, w statusWrite) error {
@@ -296,19 +360,58 @@ func recordTenantMetrics(ns string, in planner.Input, res *planner.Result) {
 }
 
 // SetupWithManager registers the tenant controller: events of all three
-// kinds map to their namespace.
+// kinds map to their namespace. Update events that only deliver our own
+// status writes are dropped, so writing a plan does not trigger another.
 func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
-	if r.overlay == nil {
-		r.overlay = newWriteOverlay()
-	}
-	toTenant := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: o.GetNamespace()}}}
-	})
+	r.init()
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("tenant").
-		Watches(&licv1.LicenseSku{}, toTenant).
-		Watches(&licv1.LicenseGroup{}, toTenant).
-		Watches(&licv1.UserLicense{}, toTenant).
+		Watches(&licv1.LicenseSku{}, r.eventHandler()).
+		Watches(&licv1.LicenseGroup{}, r.eventHandler()).
+		Watches(&licv1.UserLicense{}, r.eventHandler()).
 		WithOptions(opts).
 		Complete(r)
+}
+
+type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
+
+func (r *TenantReconciler) eventHandler() handler.EventHandler {
+	enqueue := func(o client.Object, q queue) {
+		r.changes.inc(o.GetNamespace())
+		q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: o.GetNamespace()}})
+	}
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q queue) { enqueue(e.Object, q) },
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q queue) {
+			if r.overlay.isOwnWrite(e.ObjectNew) {
+				return
+			}
+			enqueue(e.ObjectNew, q)
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q queue) {
+			r.overlay.forget(e.Object)
+			enqueue(e.Object, q)
+		},
+		GenericFunc: func(_ context.Context, e event.GenericEvent, q queue) { enqueue(e.Object, q) },
+	}
+}
+
+// changeCounter counts the events seen per namespace.
+type changeCounter struct {
+	mu sync.Mutex
+	n  map[string]uint64
+}
+
+func newChangeCounter() *changeCounter { return &changeCounter{n: map[string]uint64{}} }
+
+func (c *changeCounter) inc(ns string) {
+	c.mu.Lock()
+	c.n[ns]++
+	c.mu.Unlock()
+}
+
+func (c *changeCounter) get(ns string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[ns]
 }
