@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -306,21 +307,45 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, w statusWrite) error
 	}
 }
 
-// emitEvents records the user's license transitions: the assignment history.
+// emitEvents records the user's license transitions, the assignment
+// history: one event per kind of transition and plan, listing every license
+// it concerns, so a user's first plan costs one or two events, not one per
+// license.
 func (r *TenantReconciler) emitEvents(obj runtime.Object, oldStatus, newStatus *licv1.UserLicenseStatus) {
 	if r.Recorder == nil {
 		return
 	}
+	var assigned, removed, failed []string
 	for _, t := range planner.Transitions(oldStatus, newStatus) {
 		switch t.Kind {
 		case planner.TransitionAssigned:
-			r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseAssigned, "Assign", "%s", t.Message)
+			assigned = append(assigned, t.Message)
 		case planner.TransitionRemoved:
-			r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseRemoved, "Remove", "%s", t.Message)
+			removed = append(removed, t.Message)
 		case planner.TransitionFailed:
-			r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, EventLicenseAssignmentFailed, "Assign", "%s", t.Message)
+			failed = append(failed, t.Message)
 		}
 	}
+	if len(removed) > 0 {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseRemoved, "Remove", "%s", joinNotes(removed))
+	}
+	if len(assigned) > 0 {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseAssigned, "Assign", "%s", joinNotes(assigned))
+	}
+	if len(failed) > 0 {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, EventLicenseAssignmentFailed, "Assign", "%s", joinNotes(failed))
+	}
+}
+
+// maxEventNote is the API's limit on an event's note.
+const maxEventNote = 1024
+
+func joinNotes(notes []string) string {
+	s := strings.Join(notes, "; ")
+	if len(s) > maxEventNote {
+		s = s[:maxEventNote-3] + "..."
+	}
+	return s
 }
 
 // Event reasons on UserLicenses.

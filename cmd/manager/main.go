@@ -38,6 +38,7 @@ func main() {
 		metricsAddr          string
 		metricsSecure        bool
 		probeAddr            string
+		pprofAddr            string
 		enableLeaderElection bool
 		leaderElectionNS     string
 		enableHTTP2          bool
@@ -50,6 +51,7 @@ func main() {
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP); 0 disables it.")
 	flag.BoolVar(&metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization (TokenReview + SubjectAccessReview).")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address of the pprof endpoint (e.g. 127.0.0.1:6060); empty disables it.")
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false, "Enable leader election, so only one replica writes statuses.")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 (off by default: CVE-2023-44487, CVE-2023-39325).")
@@ -98,6 +100,7 @@ func main() {
 		Scheme:                  scheme,
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  probeAddr,
+		PprofBindAddress:        pprofAddr,
 		LeaderElection:          enableLeaderElection,
 		LeaderElectionID:        "license-operator.licensing.licenseops.dev",
 		LeaderElectionNamespace: leaderElectionNS,

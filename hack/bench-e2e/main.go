@@ -1,0 +1,920 @@
+// Command bench-e2e measures license-operator end to end against a local
+// control plane, side by side with the physical floor of the same API
+// server, and prints ratios measured in one run (absolute times drift on a
+// shared machine; ratios much less so).
+//
+//	go run ./hack/bench-e2e -sizes 2000,10000 -idle 60s
+//
+// For each size N it starts a fresh kube-apiserver + etcd (the binaries
+// hack/build-envtest.sh builds, with --max-requests-inflight and
+// --max-mutating-requests-inflight raised as Kueue's performance harness
+// does), then measures:
+//
+//   - floor B(N): a bare client patching the status of N pre-created
+//     UserLicenses, best of 16/32/64 workers, no client-side rate limit;
+//   - cold T(N): N users, 200 groups, 20 SKUs created, then the real
+//     bin/manager started: time until every status is converged;
+//   - write amplification: status writes issued / objects whose status changed;
+//   - idle writes: mutating requests over -idle after convergence, and after
+//     a manager restart;
+//   - fan-out: one LicenseGroup change flipping all N users, time / B(N);
+//   - latency under load: while fan-outs converge, one user's direct license
+//     is changed; time until its status shows it (p99 over -tries);
+//   - memory: manager heap (after a forced GC) and RSS; marginal heap per
+//     user between the two largest sizes.
+//
+// The last line is machine-readable:
+//
+//	ratio cold_10000=... fanout_10000=... amplification=... idle_writes=... single_user_p99_ms=... heap_per_user_bytes=...
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+	"github.com/licenseops/license-operator/test/envtestutil"
+)
+
+const benchNS = "bench"
+
+var (
+	sizesFlag   = flag.String("sizes", "2000,10000", "comma-separated user counts")
+	idleFlag    = flag.Duration("idle", 60*time.Second, "quiet period over which idle writes are counted (after convergence and after a restart)")
+	triesFlag   = flag.Int("tries", 20, "single-user changes timed under fan-out load")
+	groupsFlag  = flag.Int("groups", 200, "LicenseGroups per tenant")
+	skusFlag    = flag.Int("skus", 20, "LicenseSkus per tenant")
+	writersFlag = flag.Int("manager-writes", 64, "--max-concurrent-writes of the manager under test")
+	managerFlag = flag.String("manager", "bin/manager", "manager binary to run")
+	verbose     = flag.Bool("v", false, "stream the manager's log to stderr")
+)
+
+var scheme = runtime.NewScheme()
+
+func main() {
+	flag.Parse()
+	ctrllog.SetLogger(logr.Discard())
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = licv1.AddToScheme(scheme)
+
+	var sizes []int
+	for _, s := range strings.Split(*sizesFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			fatalf("-sizes: %q is not a positive number", s)
+		}
+		sizes = append(sizes, n)
+	}
+	slices.Sort(sizes)
+
+	results := make([]*sizeResult, 0, len(sizes))
+	for _, n := range sizes {
+		r, err := runSize(n)
+		if err != nil {
+			fatalf("N=%d: %v", n, err)
+		}
+		results = append(results, r)
+	}
+	report(results)
+}
+
+type sizeResult struct {
+	n             int
+	floor         time.Duration
+	floorWorkers  int
+	cold          time.Duration
+	fanout        time.Duration
+	amplification float64
+	idleWrites    int
+	restartWrites int
+	p99           time.Duration
+	p50           time.Duration
+	heap          float64
+	rss           float64
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench-e2e: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+// ---------------------------------------------------------------------------
+// One size: fresh control plane, floor, cold convergence, idle, restart,
+// fan-out with single-user latency, memory.
+
+func runSize(n int) (*sizeResult, error) {
+	logf("N=%d: starting control plane", n)
+	env, err := envtestutil.NewEnvironment()
+	if err != nil {
+		return nil, err
+	}
+	api := env.ControlPlane.GetAPIServer()
+	api.Configure().
+		Set("max-requests-inflight", "3000").
+		Set("max-mutating-requests-inflight", "1500")
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting control plane: %w", err)
+	}
+	defer func() { _ = env.Stop() }()
+	cfg.QPS, cfg.Burst = -1, 0
+	cfg.Timeout = 2 * time.Minute
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	res := &sizeResult{n: n}
+
+	kubeconfig := filepath.Join(os.TempDir(), fmt.Sprintf("bench-e2e-%d.kubeconfig", os.Getpid()))
+	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+		return nil, err
+	}
+	defer os.Remove(kubeconfig)
+
+	// Floor, in a namespace the manager does not watch.
+	if err := createNamespace(ctx, c, "floor"); err != nil {
+		return nil, err
+	}
+	logf("N=%d: creating %d users for the floor", n, n)
+	if err := parallel(n, 64, func(i int) error {
+		return c.Create(ctx, floorUser("floor", i))
+	}); err != nil {
+		return nil, err
+	}
+	floorUsers := &licv1.UserLicenseList{}
+	if err := c.List(ctx, floorUsers, client.InNamespace("floor")); err != nil {
+		return nil, err
+	}
+	for round, workers := range []int{16, 32, 64} {
+		d, err := floorPatch(ctx, c, floorUsers.Items, workers, round)
+		if err != nil {
+			return nil, err
+		}
+		logf("N=%d: floor with %d workers: %v (%.0f patches/s)", n, workers, d.Round(time.Millisecond), float64(n)/d.Seconds())
+		if res.floor == 0 || d < res.floor {
+			res.floor, res.floorWorkers = d, workers
+		}
+	}
+
+	// The tenant.
+	if err := createNamespace(ctx, c, benchNS); err != nil {
+		return nil, err
+	}
+	logf("N=%d: creating %d SKUs, %d groups, %d users", n, *skusFlag, *groupsFlag, n)
+	if err := createTenant(ctx, c, n); err != nil {
+		return nil, err
+	}
+	tr, err := newTracker(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer tr.stop()
+	objects := n + *skusFlag + 3 + *groupsFlag + 1 // + fan-a, fan-b, solo and the fan-out group
+
+	// Cold convergence: manager started on the existing objects.
+	logf("N=%d: starting the manager (cold)", n)
+	start := time.Now()
+	mgr, err := startManager(kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { mgr.stop() }()
+	if err := waitFor(10*time.Minute, func() bool { return tr.converged(ctx, c, objects) }); err != nil {
+		return nil, fmt.Errorf("cold convergence: %w", err)
+	}
+	res.cold = time.Since(start)
+	logf("N=%d: cold convergence %v", n, res.cold.Round(time.Millisecond))
+	m, err := mgr.metrics()
+	if err != nil {
+		return nil, err
+	}
+	res.amplification = m.counter("license_operator_status_writes_total", nil) / float64(objects)
+
+	// Idle, once the events of the convergence are flushed: the recorder
+	// posts them asynchronously after the statuses are written.
+	settle := time.Now()
+	if err := settled(mgr); err != nil {
+		return nil, err
+	}
+	logf("N=%d: event flush settled after %v", n, time.Since(settle).Round(time.Millisecond))
+	if m, err = mgr.metrics(); err != nil {
+		return nil, err
+	}
+	before := m.mutations()
+	logf("N=%d: idle for %v", n, *idleFlag)
+	time.Sleep(*idleFlag)
+	if m, err = mgr.metrics(); err != nil {
+		return nil, err
+	}
+	res.idleWrites = int(m.mutations() - before)
+
+	// Restart: a new process plans everything from its cold cache.
+	mgr.stop()
+	logf("N=%d: restarting the manager, idle for %v", n, *idleFlag)
+	if mgr, err = startManager(kubeconfig); err != nil {
+		return nil, err
+	}
+	if err := waitFor(5*time.Minute, func() bool {
+		m, err := mgr.metrics()
+		return err == nil && m.histogramCount("license_operator_plan_duration_seconds") > 0
+	}); err != nil {
+		return nil, fmt.Errorf("manager did not plan after restart: %w", err)
+	}
+	time.Sleep(*idleFlag)
+	if m, err = mgr.metrics(); err != nil {
+		return nil, err
+	}
+	res.restartWrites = int(m.mutations())
+
+	// Memory, converged and idle, after a forced GC.
+	if res.heap, res.rss, err = mgr.memory(); err != nil {
+		return nil, err
+	}
+	logf("N=%d: heap %.1f MiB, RSS %.1f MiB", n, res.heap/(1<<20), res.rss/(1<<20))
+
+	// Fan-out: one group change flips every user; single-user changes
+	// are timed while it converges.
+	res.fanout, res.p50, res.p99, err = fanout(ctx, c, tr, n)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func createNamespace(ctx context.Context, c client.Client, name string) error {
+	return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+}
+
+func floorUser(ns string, i int) *licv1.UserLicense {
+	return &licv1.UserLicense{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("u%06d", i), Namespace: ns},
+		Spec:       licv1.UserLicenseSpec{UserPrincipalName: fmt.Sprintf("u%06d@contoso.com", i), UsageLocation: "DE"},
+	}
+}
+
+// floorPatch writes a status of the size the manager writes to every user,
+// with the same merge patch, and returns the wall time.
+func floorPatch(ctx context.Context, c client.Client, users []licv1.UserLicense, workers, round int) (time.Duration, error) {
+	now := metav1.NewTime(time.Now().Truncate(time.Second))
+	start := time.Now()
+	err := parallel(len(users), workers, func(i int) error {
+		u := users[i].DeepCopy()
+		orig := u.DeepCopy()
+		u.Status = licv1.UserLicenseStatus{
+			ObservedGeneration: u.Generation,
+			Licenses: []licv1.LicenseStatus{{
+				SKU: fmt.Sprintf("sku-%02d", round), SkuPartNumber: "PART", State: licv1.LicenseStateActive,
+				AssignedBy:   []string{"Group/g001", "Group/g017"},
+				EnabledPlans: []string{"PLAN_00", "PLAN_01", "PLAN_02", "PLAN_03", "PLAN_04"}, LastTransitionTime: now,
+			}},
+			Groups: []string{"g001", "g017"},
+			Conditions: []metav1.Condition{
+				{Type: "Ready", Status: metav1.ConditionTrue, Reason: "AllLicensesActive", Message: "all licenses are active", LastTransitionTime: now, ObservedGeneration: u.Generation},
+				{Type: "DuplicatePlans", Status: metav1.ConditionFalse, Reason: "NoDuplicatePlans", Message: "no service plan is enabled twice", LastTransitionTime: now, ObservedGeneration: u.Generation},
+			},
+		}
+		return c.Status().Patch(ctx, u, client.MergeFrom(orig))
+	})
+	return time.Since(start), err
+}
+
+// createTenant makes 20 SKUs (one scarce), 200 groups (half by selector,
+// half by name, ~5 memberships per user) and N users, plus the fan-out
+// group and its two SKUs.
+func createTenant(ctx context.Context, c client.Client, n int) error {
+	rng := rand.New(rand.NewPCG(uint64(n), 1))
+	nSkus, nGroups := *skusFlag, *groupsFlag
+	var objs []client.Object
+	for s := range nSkus {
+		seats := int64(n)
+		if s == 0 {
+			seats = int64(n / 10) // one scarce SKU: users wait
+		}
+		sku := &licv1.LicenseSku{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("sku-%02d", s), Namespace: benchNS},
+			Spec: licv1.LicenseSkuSpec{
+				SkuPartNumber: fmt.Sprintf("PART_%02d", s),
+				Subscriptions: []licv1.Subscription{{Name: "main", Seats: seats}},
+			},
+		}
+		for p := range 8 {
+			sku.Spec.ServicePlans = append(sku.Spec.ServicePlans, licv1.ServicePlan{Name: fmt.Sprintf("PLAN_%02d_%d", s, p)})
+		}
+		objs = append(objs, sku)
+	}
+	for _, name := range []string{"fan-a", "fan-b", "solo"} {
+		objs = append(objs, &licv1.LicenseSku{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: benchNS},
+			Spec: licv1.LicenseSkuSpec{
+				SkuPartNumber: strings.ToUpper(strings.ReplaceAll(name, "-", "_")),
+				Subscriptions: []licv1.Subscription{{Name: "main", Seats: int64(n)}},
+				ServicePlans:  []licv1.ServicePlan{{Name: "PLAN_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}},
+			},
+		})
+	}
+	// Explicit members: each user is named in ~2.5 of the named groups.
+	named := make([][]string, nGroups/2)
+	for i := range n {
+		for range 2 + rng.IntN(2) {
+			g := rng.IntN(len(named))
+			named[g] = append(named[g], upn(i))
+		}
+	}
+	for g := range nGroups {
+		grp := &licv1.LicenseGroup{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("g%03d", g), Namespace: benchNS},
+			Spec: licv1.LicenseGroupSpec{
+				Priority: int32(g % 7),
+				Licenses: []licv1.LicenseAssignment{{SKU: fmt.Sprintf("sku-%02d", g%nSkus)}},
+			},
+		}
+		if g < len(named) {
+			grp.Spec.Members = dedupe(named[g])
+		} else {
+			// Selector groups: label team=<k> of 40 teams, dept=<d> of 10.
+			k := g - len(named)
+			if k%2 == 0 {
+				grp.Spec.MemberSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": fmt.Sprintf("t%02d", k/2%40)}}
+			} else {
+				grp.Spec.MemberSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"dept": fmt.Sprintf("d%d", k/2%10)}}
+			}
+		}
+		objs = append(objs, grp)
+	}
+	objs = append(objs, &licv1.LicenseGroup{
+		ObjectMeta: metav1.ObjectMeta{Name: "fan-out", Namespace: benchNS},
+		Spec: licv1.LicenseGroupSpec{
+			MemberSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"bench": "yes"}},
+			Licenses:       []licv1.LicenseAssignment{{SKU: "fan-a"}},
+		},
+	})
+	if err := parallel(len(objs), 32, func(i int) error { return c.Create(ctx, objs[i]) }); err != nil {
+		return err
+	}
+	return parallel(n, 64, func(i int) error {
+		u := &licv1.UserLicense{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: fmt.Sprintf("u%06d", i), Namespace: benchNS,
+				Labels: map[string]string{"bench": "yes", "team": fmt.Sprintf("t%02d", i%40), "dept": fmt.Sprintf("d%d", i%10)},
+			},
+			Spec: licv1.UserLicenseSpec{UserPrincipalName: upn(i), UsageLocation: "DE"},
+		}
+		if i%5 == 0 {
+			u.Spec.Licenses = []licv1.LicenseAssignment{{SKU: fmt.Sprintf("sku-%02d", i%nSkus)}}
+		}
+		return c.Create(ctx, u)
+	})
+}
+
+func upn(i int) string { return fmt.Sprintf("u%06d@contoso.com", i) }
+
+func dedupe(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// fanout swaps the fan-out group's SKU back and forth until -tries single
+// user changes have been timed, and returns the first fan-out's time.
+func fanout(ctx context.Context, c client.Client, tr *tracker, n int) (first, p50, p99 time.Duration, err error) {
+	target := "fan-b"
+	swap := func() error {
+		g := &licv1.LicenseGroup{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: benchNS, Name: "fan-out"}, g); err != nil {
+			return err
+		}
+		orig := g.DeepCopy()
+		g.Spec.Licenses = []licv1.LicenseAssignment{{SKU: target}}
+		return c.Patch(ctx, g, client.MergeFrom(orig))
+	}
+	holds := func(sku string) func(*licv1.UserLicense) bool {
+		return func(u *licv1.UserLicense) bool {
+			for _, l := range u.Status.Licenses {
+				if l.SKU == sku && l.State == licv1.LicenseStateActive {
+					return true
+				}
+			}
+			return false
+		}
+	}
+
+	logf("N=%d: fan-out: swapping the group's SKU for all %d users", n, n)
+	start := time.Now()
+	if err := swap(); err != nil {
+		return 0, 0, 0, err
+	}
+	done := tr.countWhere(holds(target), n)
+
+	rng := rand.New(rand.NewPCG(7, uint64(n)))
+	var lat []time.Duration
+	for len(lat) < *triesFlag {
+		select {
+		case <-done:
+			if first == 0 {
+				first = time.Since(start)
+				logf("N=%d: fan-out converged in %v", n, first.Round(time.Millisecond))
+			}
+			// Keep the system under load for the remaining tries.
+			if target == "fan-b" {
+				target = "fan-a"
+			} else {
+				target = "fan-b"
+			}
+			if err := swap(); err != nil {
+				return 0, 0, 0, err
+			}
+			done = tr.countWhere(holds(target), n)
+		default:
+		}
+		name := fmt.Sprintf("u%06d", rng.IntN(n))
+		u := &licv1.UserLicense{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: benchNS, Name: name}, u); err != nil {
+			return 0, 0, 0, err
+		}
+		orig := u.DeepCopy()
+		want := !holds("solo")(u)
+		if want {
+			u.Spec.Licenses = append(u.Spec.Licenses, licv1.LicenseAssignment{SKU: "solo"})
+		} else {
+			u.Spec.Licenses = slices.DeleteFunc(u.Spec.Licenses, func(a licv1.LicenseAssignment) bool { return a.SKU == "solo" })
+		}
+		seen := tr.waitUser(name, func(u *licv1.UserLicense) bool { return holds("solo")(u) == want })
+		t0 := time.Now()
+		if err := c.Patch(ctx, u, client.MergeFrom(orig)); err != nil {
+			return 0, 0, 0, err
+		}
+		select {
+		case <-seen:
+			lat = append(lat, time.Since(t0))
+		case <-time.After(2 * time.Minute):
+			return 0, 0, 0, fmt.Errorf("user %s never showed its change", name)
+		}
+		time.Sleep(time.Duration(100+rng.IntN(200)) * time.Millisecond)
+	}
+	if first == 0 {
+		select {
+		case <-done:
+			first = time.Since(start)
+		case <-time.After(10 * time.Minute):
+			return 0, 0, 0, errors.New("fan-out did not converge")
+		}
+	}
+	slices.Sort(lat)
+	p50 = lat[len(lat)/2]
+	p99 = lat[min(len(lat)-1, (len(lat)*99+99)/100-1)]
+	logf("N=%d: single-user latency under fan-out: p50 %v, p99 %v over %d tries", n, p50.Round(time.Millisecond), p99.Round(time.Millisecond), len(lat))
+	return first, p50, p99, nil
+}
+
+// ---------------------------------------------------------------------------
+// The tracker follows every UserLicense of the tenant through an informer.
+
+type tracker struct {
+	cancel  context.CancelFunc
+	mu      sync.Mutex
+	users   map[string]*licv1.UserLicense
+	waiters []*waiter
+}
+
+type waiter struct {
+	name  string // one user, or "" for a count
+	pred  func(*licv1.UserLicense) bool
+	count int // wanted, for a count
+	n     int // users satisfying pred now, maintained incrementally
+	done  chan struct{}
+}
+
+func newTracker(ctx context.Context, cfg *rest.Config) (*tracker, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	ca, err := cache.New(cfg, cache.Options{Scheme: scheme, DefaultNamespaces: map[string]cache.Config{benchNS: {}}})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	t := &tracker{cancel: cancel, users: map[string]*licv1.UserLicense{}}
+	inf, err := ca.GetInformer(ctx, &licv1.UserLicense{})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { t.update(o) },
+		UpdateFunc: func(_, o any) { t.update(o) },
+		DeleteFunc: func(o any) {},
+	})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go func() { _ = ca.Start(ctx) }()
+	if !ca.WaitForCacheSync(ctx) {
+		cancel()
+		return nil, errors.New("tracker cache did not sync")
+	}
+	return t, nil
+}
+
+func (t *tracker) stop() { t.cancel() }
+
+func (t *tracker) update(o any) {
+	u, ok := o.(*licv1.UserLicense)
+	if !ok {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := t.users[u.Name]
+	t.users[u.Name] = u
+	for _, w := range t.waiters {
+		if w.name != "" {
+			continue
+		}
+		if old != nil && w.pred(old) {
+			w.n--
+		}
+		if w.pred(u) {
+			w.n++
+		}
+	}
+	t.check()
+}
+
+// check closes satisfied waiters; t.mu held.
+func (t *tracker) check() {
+	kept := t.waiters[:0]
+	for _, w := range t.waiters {
+		ok := false
+		if w.name != "" {
+			u := t.users[w.name]
+			ok = u != nil && w.pred(u)
+		} else {
+			ok = w.n >= w.count
+		}
+		if ok {
+			close(w.done)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	t.waiters = kept
+}
+
+func (t *tracker) add(w *waiter) <-chan struct{} {
+	w.done = make(chan struct{})
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if w.name == "" {
+		for _, u := range t.users {
+			if w.pred(u) {
+				w.n++
+			}
+		}
+	}
+	t.waiters = append(t.waiters, w)
+	t.check()
+	return w.done
+}
+
+func (t *tracker) waitUser(name string, pred func(*licv1.UserLicense) bool) <-chan struct{} {
+	return t.add(&waiter{name: name, pred: pred})
+}
+
+func (t *tracker) countWhere(pred func(*licv1.UserLicense) bool, n int) <-chan struct{} {
+	return t.add(&waiter{pred: pred, count: n})
+}
+
+// converged: every user planned at its generation, and every group and SKU
+// too (listed directly: they are few).
+func (t *tracker) converged(ctx context.Context, c client.Client, objects int) bool {
+	t.mu.Lock()
+	users := 0
+	for _, u := range t.users {
+		if planned(u.Generation, u.Status.ObservedGeneration, u.Status.Conditions) {
+			users++
+		}
+	}
+	total := len(t.users)
+	t.mu.Unlock()
+	if users != total {
+		return false
+	}
+	var skus licv1.LicenseSkuList
+	var groups licv1.LicenseGroupList
+	if c.List(ctx, &skus, client.InNamespace(benchNS)) != nil || c.List(ctx, &groups, client.InNamespace(benchNS)) != nil {
+		return false
+	}
+	if total+len(skus.Items)+len(groups.Items) != objects {
+		return false
+	}
+	for _, s := range skus.Items {
+		if !planned(s.Generation, s.Status.ObservedGeneration, s.Status.Conditions) {
+			return false
+		}
+	}
+	for _, g := range groups.Items {
+		if !planned(g.Generation, g.Status.ObservedGeneration, g.Status.Conditions) {
+			return false
+		}
+	}
+	return true
+}
+
+func planned(gen, observed int64, conds []metav1.Condition) bool {
+	r := meta.FindStatusCondition(conds, licv1.ConditionReady)
+	return observed == gen && r != nil && r.ObservedGeneration == gen
+}
+
+// ---------------------------------------------------------------------------
+// The manager under test: the real binary, metrics over plain HTTP on
+// loopback, pprof for a forced GC before reading the heap.
+
+type managerProc struct {
+	cmd     *exec.Cmd
+	metrics func() (metricSet, error)
+	pprof   string
+	done    chan struct{}
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func startManager(kubeconfig string) (*managerProc, error) {
+	metricsAddr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	pprofAddr, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(*managerFlag,
+		"--kubeconfig="+kubeconfig,
+		"--namespaces="+benchNS,
+		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false",
+		"--health-probe-bind-address=0",
+		"--pprof-bind-address="+pprofAddr,
+		"--kube-api-qps=-1",
+		fmt.Sprintf("--max-concurrent-writes=%d", *writersFlag),
+	)
+	cmd.Stdout = io.Discard
+	cmd.Stderr = io.Discard
+	if *verbose {
+		cmd.Stderr = os.Stderr
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s (run 'make build' first): %w", *managerFlag, err)
+	}
+	p := &managerProc{cmd: cmd, pprof: pprofAddr, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	p.metrics = func() (metricSet, error) { return scrape("http://" + metricsAddr + "/metrics") }
+	if err := waitFor(time.Minute, func() bool { _, err := p.metrics(); return err == nil }); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("manager metrics never came up: %w", err)
+	}
+	return p, nil
+}
+
+func (p *managerProc) stop() {
+	if p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// memory forces a GC through pprof, then reads heap and RSS.
+func (p *managerProc) memory() (heap, rss float64, err error) {
+	resp, err := http.Get("http://" + p.pprof + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return 0, 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	m, err := p.metrics()
+	if err != nil {
+		return 0, 0, err
+	}
+	return m.gauge("go_memstats_heap_alloc_bytes"), m.gauge("process_resident_memory_bytes"), nil
+}
+
+type metricSet map[string]*dto.MetricFamily
+
+func scrape(url string) (metricSet, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(bufio.NewReader(resp.Body))
+	return metricSet(fams), err
+}
+
+func (m metricSet) gauge(name string) float64 {
+	f := m[name]
+	if f == nil || len(f.Metric) == 0 {
+		return 0
+	}
+	if g := f.Metric[0].GetGauge(); g != nil {
+		return g.GetValue()
+	}
+	return f.Metric[0].GetUntyped().GetValue()
+}
+
+// counter sums a counter over the series whose labels include match.
+func (m metricSet) counter(name string, match map[string]string) float64 {
+	f := m[name]
+	if f == nil {
+		return 0
+	}
+	sum := 0.0
+	for _, s := range f.Metric {
+		if labelsMatch(s.Label, match) {
+			sum += s.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
+
+func (m metricSet) histogramCount(name string) uint64 {
+	f := m[name]
+	if f == nil {
+		return 0
+	}
+	var n uint64
+	for _, s := range f.Metric {
+		n += s.GetHistogram().GetSampleCount()
+	}
+	return n
+}
+
+// mutations counts the manager's mutating API requests (client-go's own
+// request metric, by verb).
+func (m metricSet) mutations() float64 {
+	f := m["rest_client_requests_total"]
+	if f == nil {
+		return 0
+	}
+	sum := 0.0
+	for _, s := range f.Metric {
+		for _, l := range s.Label {
+			if l.GetName() == "method" && l.GetValue() != "GET" && l.GetValue() != "HEAD" {
+				sum += s.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+func labelsMatch(labels []*dto.LabelPair, match map[string]string) bool {
+	for k, v := range match {
+		found := false
+		for _, l := range labels {
+			if l.GetName() == k && l.GetValue() == v {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// ---------------------------------------------------------------------------
+
+func parallel(n, workers int, f func(i int) error) error {
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// settled waits until the manager's mutating requests stay constant for 3s.
+func settled(mgr *managerProc) error {
+	last, stable := -1.0, time.Now()
+	return waitFor(5*time.Minute, func() bool {
+		m, err := mgr.metrics()
+		if err != nil {
+			return false
+		}
+		if cur := m.mutations(); cur != last {
+			last, stable = cur, time.Now()
+		}
+		return time.Since(stable) >= 3*time.Second
+	})
+}
+
+func waitFor(timeout time.Duration, cond func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("not within %v", timeout)
+}
+
+func report(rs []*sizeResult) {
+	fmt.Println()
+	fmt.Printf("%-8s %10s %10s %8s %10s %8s %8s %6s %6s %9s %9s %9s %9s\n",
+		"users", "floor B", "cold T", "T/B", "fan-out", "F/B", "ampl", "idle", "restart", "p50", "p99", "heap MiB", "RSS MiB")
+	for _, r := range rs {
+		fmt.Printf("%-8d %10s %10s %8.2f %10s %8.2f %8.3f %6d %6d %9s %9s %9.1f %9.1f\n",
+			r.n, r.floor.Round(time.Millisecond), r.cold.Round(time.Millisecond), r.cold.Seconds()/r.floor.Seconds(),
+			r.fanout.Round(time.Millisecond), r.fanout.Seconds()/r.floor.Seconds(), r.amplification,
+			r.idleWrites, r.restartWrites, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond),
+			r.heap/(1<<20), r.rss/(1<<20))
+	}
+	fmt.Println()
+	last := rs[len(rs)-1]
+	perUser := last.heap / float64(last.n)
+	if len(rs) > 1 {
+		prev := rs[len(rs)-2]
+		perUser = (last.heap - prev.heap) / float64(last.n-prev.n)
+	}
+	maxAmp, idle, p99 := 0.0, 0, time.Duration(0)
+	var parts []string
+	for _, r := range rs {
+		parts = append(parts, fmt.Sprintf("cold_%d=%.2f fanout_%d=%.2f", r.n, r.cold.Seconds()/r.floor.Seconds(), r.n, r.fanout.Seconds()/r.floor.Seconds()))
+		maxAmp = max(maxAmp, r.amplification)
+		idle = max(idle, r.idleWrites, r.restartWrites)
+		p99 = max(p99, r.p99)
+	}
+	fmt.Printf("ratio %s amplification=%.3f idle_writes=%d single_user_p99_ms=%d heap_per_user_bytes=%.0f\n",
+		strings.Join(parts, " "), maxAmp, idle, p99.Milliseconds(), perUser)
+}
