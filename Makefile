@@ -104,3 +104,49 @@ $(CONTROLLER_GEN):
 	@mkdir -p $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
 	mv $(LOCALBIN)/controller-gen $(CONTROLLER_GEN)
+
+##@ Demo and deployment
+
+# `make demo KEEP=1` leaves the local control plane and the manager running.
+KEEP ?=
+
+.PHONY: demo
+demo: envtest build ## Run the manager against a local control plane, apply config/samples and print the result (no cluster, no Docker; KEEP=1 keeps it running).
+	KEEP="$(KEEP)" MANAGER="$(CURDIR)/bin/manager" hack/demo.sh
+
+.PHONY: demo-stop
+demo-stop: ## Stop a demo left running by `make demo KEEP=1`.
+	MANAGER="$(CURDIR)/bin/manager" hack/demo.sh stop
+
+.PHONY: build-installer
+build-installer: envtest ## Render config/default with IMG into dist/install.yaml (kubectl apply --server-side -f dist/install.yaml).
+	@mkdir -p dist
+	KUBECTL="$(KUBECTL)" hack/render-install.sh --image "$(IMG)" > dist/install.yaml
+	@echo "wrote dist/install.yaml (manager image $(IMG))"
+
+.PHONY: deploy
+deploy: envtest ## Install CRDs, RBAC and the manager with image IMG into the cluster of your kubeconfig (server-side apply).
+	KUBECTL="$(KUBECTL)" hack/render-install.sh --image "$(IMG)" | $(KUBECTL) apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: envtest ## Remove the manager, its RBAC and namespace; keeps the CRDs and every licensing object (`make uninstall` removes those).
+	KUBECTL="$(KUBECTL)" hack/render-install.sh --without-crds | $(KUBECTL) delete --ignore-not-found -f -
+
+##@ kubectl plugin
+# ---- kubectl-license (cmd/kubectl-license) ---------------------------------
+# `kubectl license ...` works once an executable named kubectl-license is on
+# PATH. PLUGIN_DIR is where install-plugin copies it (default ~/.local/bin).
+
+PLUGIN_DIR ?= $(HOME)/.local/bin
+
+.PHONY: build-plugin
+build-plugin: ## Build the kubectl plugin into bin/kubectl-license.
+	CGO_ENABLED=0 go build -trimpath -o bin/kubectl-license ./cmd/kubectl-license
+
+.PHONY: install-plugin
+install-plugin: build-plugin ## Copy bin/kubectl-license to PLUGIN_DIR (default ~/.local/bin, must be on PATH): then `kubectl license --help`.
+	@mkdir -p "$(PLUGIN_DIR)"
+	install -m 0755 bin/kubectl-license "$(PLUGIN_DIR)/kubectl-license"
+	@case ":$$PATH:" in *":$(PLUGIN_DIR):"*) ;; *) echo "note: $(PLUGIN_DIR) is not on PATH: add it, or run 'make install-plugin PLUGIN_DIR=<a directory on PATH>'";; esac
+	@echo "installed $(PLUGIN_DIR)/kubectl-license: try 'kubectl license --help'"
+# ---- end kubectl-license ----------------------------------------------------

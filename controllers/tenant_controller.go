@@ -5,6 +5,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -90,6 +91,12 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	for _, phase := range [][]statusWrite{releases, grants, summaries} {
 		aborted, err := r.apply(ctx, phase, stale)
 		if err != nil {
+			if onlyConflicts(err) {
+				// Objects changed under the plan: their events re-plan the
+				// tenant; the requeue is only a backstop.
+				logger.V(1).Info("statuses changed while planning; re-planning", "conflicts", err.Error())
+				return ctrl.Result{RequeueAfter: time.Second}, nil
+			}
 			return ctrl.Result{}, err
 		}
 		if aborted {
@@ -99,6 +106,20 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 		}
 	}
 	return ctrl.Result{}, nil
+}
+
+// onlyConflicts reports whether every error of an aggregate is a conflict.
+func onlyConflicts(err error) bool {
+	var agg kerrors.Aggregate
+	if !errors.As(err, &agg) {
+		return errors.Is(err, errConflict)
+	}
+	for _, e := range agg.Errors() {
+		if !errors.Is(e, errConflict) {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *TenantReconciler) init() {
@@ -282,10 +303,19 @@ func (r *TenantReconciler) apply(ctx context.Context, phase []statusWrite, stale
 	return aborted, kerrors.NewAggregate(errs)
 }
 
+// errConflict marks a write refused because the object changed since it was
+// planned. The change's own event re-queues the tenant, so it is not an
+// error worth a stack trace.
+var errConflict = errors.New("object changed since it was planned")
+
+// patchStatus writes the desired status with an update of the status
+// subresource, guarded by the planned resourceVersion (optimistic locking).
+// An update rather than a merge patch, because a merge patch computed from
+// typed objects cannot tell "0" from "absent" and would never write a zero
+// count that was not there before.
 func (r *TenantReconciler) patchStatus(ctx context.Context, w statusWrite) error {
 	preRV := w.observed.GetResourceVersion()
-	patch := client.MergeFromWithOptions(w.observed, client.MergeFromWithOptimisticLock{})
-	err := r.Client.Status().Patch(ctx, w.desired, patch, client.FieldOwner(ControllerName))
+	err := r.Client.Status().Update(ctx, w.desired, client.FieldOwner(ControllerName))
 	switch {
 	case err == nil:
 		statusWrites.WithLabelValues(w.kind, "success").Inc()
@@ -300,10 +330,10 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, w statusWrite) error
 		return nil
 	case apierrors.IsConflict(err):
 		statusWrites.WithLabelValues(w.kind, "conflict").Inc()
-		return fmt.Errorf("%s %s changed while planning, re-planning: %w", w.kind, w.observed.GetName(), err)
+		return fmt.Errorf("%s %s: %w", w.kind, w.observed.GetName(), errConflict)
 	default:
 		statusWrites.WithLabelValues(w.kind, "error").Inc()
-		return fmt.Errorf("patching status of %s %s: %w", w.kind, w.observed.GetName(), err)
+		return fmt.Errorf("writing status of %s %s: %w", w.kind, w.observed.GetName(), err)
 	}
 }
 

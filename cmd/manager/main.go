@@ -104,7 +104,11 @@ func main() {
 		LeaderElection:          enableLeaderElection,
 		LeaderElectionID:        "license-operator.licensing.licenseops.dev",
 		LeaderElectionNamespace: leaderElectionNS,
-		Cache:                   cacheOpts,
+		// main exits as soon as the manager stops, so the lease can be
+		// released at once: a rolling update fails over without waiting for
+		// the lease to expire.
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         cacheOpts,
 	})
 	if err != nil {
 		setupLog.Error(err, "unable to create manager")

@@ -289,13 +289,13 @@ func floorUser(ns string, i int) *licv1.UserLicense {
 }
 
 // floorPatch writes a status of the size the manager writes to every user,
-// with the same merge patch, and returns the wall time.
+// with the same request the manager uses (an update of the status
+// subresource at the read resourceVersion), and returns the wall time.
 func floorPatch(ctx context.Context, c client.Client, users []licv1.UserLicense, workers, round int) (time.Duration, error) {
 	now := metav1.NewTime(time.Now().Truncate(time.Second))
 	start := time.Now()
 	err := parallel(len(users), workers, func(i int) error {
-		u := users[i].DeepCopy()
-		orig := u.DeepCopy()
+		u := &users[i]
 		u.Status = licv1.UserLicenseStatus{
 			ObservedGeneration: u.Generation,
 			Licenses: []licv1.LicenseStatus{{
@@ -309,7 +309,7 @@ func floorPatch(ctx context.Context, c client.Client, users []licv1.UserLicense,
 				{Type: "DuplicatePlans", Status: metav1.ConditionFalse, Reason: "NoDuplicatePlans", Message: "no service plan is enabled twice", LastTransitionTime: now, ObservedGeneration: u.Generation},
 			},
 		}
-		return c.Status().Patch(ctx, u, client.MergeFrom(orig))
+		return c.Status().Update(ctx, u)
 	})
 	return time.Since(start), err
 }

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+)
+
+// Exit codes.
+const (
+	// exitFailure: an API error, invalid CSV rows, or a plan that fails --fail-on.
+	exitFailure = 1
+	// exitUsage: bad flags or arguments, or files that cannot be read.
+	exitUsage = 2
+)
+
+// fieldManager owns the fields `import --apply` writes.
+const fieldManager = "kubectl-license"
+
+// env is what the commands take from the outside world; tests replace parts.
+type env struct {
+	streams genericiooptions.IOStreams
+	flags   *genericclioptions.ConfigFlags
+	// newClient connects to the cluster of the kubeconfig flags.
+	newClient func() (client.Client, error)
+	// now is the clock of plan and of ages.
+	now func() time.Time
+}
+
+func newEnv(streams genericiooptions.IOStreams) *env {
+	e := &env{
+		streams: streams,
+		flags:   genericclioptions.NewConfigFlags(true),
+		now:     time.Now,
+	}
+	e.newClient = func() (client.Client, error) {
+		cfg, err := e.flags.ToRESTConfig()
+		if err != nil {
+			return nil, fmt.Errorf("reading the kubeconfig: %w", err)
+		}
+		cfg.UserAgent = "kubectl-license"
+		return client.New(cfg, client.Options{Scheme: scheme})
+	}
+	return e
+}
+
+// scheme knows the licensing kinds and events.k8s.io/v1.
+var scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(licv1.AddToScheme(s))
+	utilruntime.Must(eventsv1.AddToScheme(s))
+	return s
+}()
+
+// namespace is the namespace of -n, else the kubeconfig's, else "default".
+func (e *env) namespace() (string, error) {
+	ns, _, err := e.flags.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return "", fmt.Errorf("reading the namespace from the kubeconfig: %w", err)
+	}
+	return ns, nil
+}
+
+// exitError carries an exit code; a nil err prints nothing more.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErrorf is a bad flag or argument (exit 2).
+func usageErrorf(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// readError is a file that cannot be read (exit 2).
+func readError(err error) error { return &exitError{code: exitUsage, err: err} }
+
+// silentExit exits with code after the command printed its own report.
+func silentExit(code int) error { return &exitError{code: code} }
+
+// run executes the plugin with args and returns the exit code.
+func run(ctx context.Context, args []string, e *env) int {
+	cmd := newRootCommand(e)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	code := exitFailure
+	var ex *exitError
+	if errors.As(err, &ex) {
+		code = ex.code
+		if ex.err == nil {
+			return code
+		}
+	} else if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
+		code = exitUsage
+	}
+	fmt.Fprintf(e.streams.ErrOut, "error: %v\n", err)
+	return code
+}
+
+func newRootCommand(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kubectl-license",
+		Short: "Inspect, plan and bulk-assign license-operator licenses",
+		Long: `kubectl license shows and changes Microsoft 365-style licenses managed by
+license-operator (LicenseSku, LicenseGroup, UserLicense).
+
+  seats    seats of every SKU, like the admin center's Licenses page
+  user     one user's effective licenses and assignment history
+  plan     offline what-if of manifests (a GitOps repository), optionally
+           against the live cluster
+  import   bulk assignment from an admin-center style CSV file`,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl license"},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+	}
+	cmd.CompletionOptions.HiddenDefaultCmd = true
+	cmd.SetIn(e.streams.In)
+	cmd.SetOut(e.streams.Out)
+	cmd.SetErr(e.streams.ErrOut)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErrorf("%v (see '%s --help')", err, c.CommandPath())
+	})
+	e.flags.AddFlags(cmd.PersistentFlags())
+	cmd.AddCommand(newSeatsCommand(e), newUserCommand(e), newPlanCommand(e), newImportCommand(e))
+	return cmd
+}
+
+// exactArgs is cobra.ExactArgs with a usage error naming what is missing.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErrorf("%s expects %s, got %d arguments (see '%s --help')", cmd.CommandPath(), what, len(args), cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErrorf("%s takes no arguments, got %q (see '%s --help')", cmd.CommandPath(), strings.Join(args, " "), cmd.CommandPath())
+	}
+	return nil
+}
+
+// checkOutput validates an -o value.
+func checkOutput(value string, allowed ...string) error {
+	for _, a := range allowed {
+		if value == a {
+			return nil
+		}
+	}
+	var shown []string
+	for _, a := range allowed {
+		if a != "" {
+			shown = append(shown, a)
+		}
+	}
+	return usageErrorf("-o %q is not supported here: use one of %s", value, strings.Join(shown, ", "))
+}
+
+// printData writes v as indented JSON or as YAML.
+func printData(w io.Writer, format string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if format == "yaml" {
+		if data, err = yaml.JSONToYAML(data); err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", data)
+	return err
+}
+
+// ctx is the command's context (cancelled by Ctrl-C).
+func ctx(cmd *cobra.Command) context.Context {
+	if c := cmd.Context(); c != nil {
+		return c
+	}
+	return context.Background()
+}

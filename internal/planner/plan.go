@@ -1,0 +1,284 @@
+package planner
+
+import (
+	"math"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+)
+
+// ReasonInvalidSelector is the Ready=False reason of a LicenseGroup whose
+// spec.memberSelector cannot be parsed. Such a selector selects no user;
+// members listed by name still count.
+//
+// It belongs with the other reasons in api/v1alpha1 and is defined here
+// until it moves there.
+const ReasonInvalidSelector = "InvalidSelector"
+
+// minPriority ranks a request that has no group source below every request
+// that has one (priorities are bounded to ±1,000,000 by the CRD schema).
+const minPriority = math.MinInt32
+
+// reason is a license failure, in the order the checks run: the first
+// failing check decides the reason of a (user, SKU).
+type reason uint8
+
+const (
+	reasonNone reason = iota
+	reasonDuplicateUPN
+	reasonSkuNotFound
+	reasonUnknownServicePlan
+	reasonUsageLocationRequired
+	reasonProhibitedInUsageLocation
+	reasonMutuallyExclusivePlans
+	reasonMissingDependency
+	reasonInsufficientSeats
+	numReasons
+)
+
+// reasonNames maps a reason to its API constant.
+var reasonNames = [numReasons]string{
+	reasonNone:                      "",
+	reasonDuplicateUPN:              licv1.ReasonDuplicateUserPrincipalName,
+	reasonSkuNotFound:               licv1.ReasonSkuNotFound,
+	reasonUnknownServicePlan:        licv1.ReasonUnknownServicePlan,
+	reasonUsageLocationRequired:     licv1.ReasonUsageLocationRequired,
+	reasonProhibitedInUsageLocation: licv1.ReasonProhibitedInUsageLocation,
+	reasonMutuallyExclusivePlans:    licv1.ReasonMutuallyExclusivePlans,
+	reasonMissingDependency:         licv1.ReasonMissingDependency,
+	reasonInsufficientSeats:         licv1.ReasonInsufficientSeats,
+}
+
+func (r reason) String() string { return reasonNames[r] }
+
+// planner holds the indexes of one Plan call. Apart from the synchronized
+// intern tables (combos, msgs), workers only read it while they run.
+type planner struct {
+	in  Input
+	now metav1.Time
+	// nowPtr is the waitingSince of users who start waiting now, shared.
+	nowPtr *metav1.Time
+
+	// Service plans by ID. IDs follow name order, so walking a bitset
+	// yields plan names sorted.
+	planNames    []string
+	planIDs      map[string]int32
+	conflicts    []bitset // symmetric conflict relation by plan ID; nil: none
+	anyConflicts bool
+	anyRequires  bool
+
+	// SKUs by ID. IDs follow name order and cover every name that is
+	// defined by a LicenseSku or referenced by an assignment.
+	skuNames []string
+	skuIDs   map[string]int32
+	skus     []*skuInfo // nil where no LicenseSku has the name
+	skuOwner []int32    // per Input.SKUs index: SKU ID when that object is in effect, else -1
+
+	combos comboTable
+	msgs   msgTable
+
+	// Sources: label 0 is Direct, then one label per distinct group name
+	// in name order, so label order is assignedBy order.
+	labels      []string
+	labelLists  [][]string // assignedBy list holding just that label
+	groups      []groupInfo
+	groupOrder  []int32 // Input.Groups indices sorted by name
+	unknowns    []unknownPlan
+	users       []userInfo
+	byUPN       map[string]int32 // UPN -> Input.Users index of the user in effect
+	dupUPNs     bool             // some userPrincipalName is used twice
+	userGroups  []int32          // per user (see userInfo), Input.Groups indices in name order
+	maxRequests int              // most requests of one user
+
+	workers []*worker
+}
+
+// userInfo is what the planner knows about one Input.Users entry.
+type userInfo struct {
+	obj *licv1.UserLicense
+	// winner is the Input.Users index of the user in effect for this
+	// object's userPrincipalName; the object itself unless it lost a tie.
+	winner int32
+	// groups of the user are userGroups[groupOff:groupEnd].
+	groupOff, groupEnd int32
+	// The user's requests, sorted by SKU, are a window of a chunk of a
+	// worker: workers[chunk>>chunkWorkerShift].reqChunks[chunk&...][off:off+n].
+	chunk, off, n int32
+}
+
+func (u *userInfo) loser(self int32) bool { return u.winner != self }
+
+// groupInfo is what the planner knows about one Input.Groups entry.
+type groupInfo struct {
+	obj      *licv1.LicenseGroup
+	label    int32
+	priority int32
+	licenses []groupLicense
+	skus     []int32 // distinct SKU IDs of licenses, ascending
+	selector labels.Selector
+	selErr   string
+	members  []int32 // Input.Users indices, ascending
+	// unresolved lists spec.members without a UserLicense, sorted, all of them.
+	unresolved []string
+	tally      groupTally
+}
+
+// groupTally accumulates the outcome of a group's licenses over its members.
+type groupTally struct {
+	errors   int32             // members with a failed license of the group
+	waiting  []int64           // members waiting for a seat, per skus entry
+	byReason [numReasons]int64 // failed (member, SKU) pairs per reason
+	failures failureList
+}
+
+// groupLicense is one spec.licenses entry of a group, resolved.
+type groupLicense struct {
+	sku     int32
+	combo   int32 // -1 when the SKU does not exist
+	unknown int32 // index in planner.unknowns, -1 if none
+}
+
+// unknownPlan is a disabledPlans/enabledPlans entry naming a plan the SKU
+// lacks; the zero value means none.
+type unknownPlan struct {
+	plan    string
+	enabled bool // listed in enabledPlans (else disabledPlans)
+	found   bool
+}
+
+// skuInfo is a LicenseSku in effect, with its seat accounting.
+type skuInfo struct {
+	obj      *licv1.LicenseSku
+	id       int32
+	part     string
+	capacity int64
+	// inactive: the SKU has subscriptions and none of them is usable.
+	inactive bool
+	warning  []string // names of subscriptions in their grace period
+	plans    bitset
+	defs     map[int32]*planDef
+	full     int32 // combo with every plan enabled
+	seatMsg  int32 // message of its InsufficientSeats failures
+
+	holders, granted, waiting, requested int64
+	ncands                               int
+	cands                                []queued // candidates without a seat, if short of seats
+}
+
+// planDef is a service plan as a given SKU defines it.
+type planDef struct {
+	requires      bitset
+	unavailableIn []string
+}
+
+// combo is a set of enabled plans of one SKU, interned: every (user, SKU)
+// with the same plans shares it, including its sorted name list.
+type combo struct {
+	sku        int32
+	plans      bitset
+	names      []string
+	conflicts  bitset           // plans conflicting with an enabled one; nil if none
+	requires   bitset           // plans the enabled ones require; nil if none
+	prohibited map[string]int32 // usage location -> smallest enabled plan unavailable there
+}
+
+// request is one (user, SKU) with every source asking for it merged.
+// There is one per requested (user, SKU), so it is kept small (24 bytes).
+type request struct {
+	sku   int32
+	combo int32 // -1 when the SKU does not exist
+	// label is the source label when nlabs is 1, else the smallest one
+	// (the others are recomputed when needed, see sourceLabels).
+	label int32
+	prio  int32 // highest priority of its group sources, minPriority if none
+	msg   int32
+	nlabs uint8 // distinct source labels, saturating at MaxUint8
+	// cur is the index of the SKU's entry in the current status, -1 if
+	// none, curFar if beyond what an int8 holds (see current).
+	cur    int8
+	flags  requestFlags
+	reason reason
+}
+
+// curFar marks a current entry too far down the list for request.cur.
+const curFar = math.MinInt8
+
+// requestFlags are boolean properties of a request.
+type requestFlags uint8
+
+const (
+	flagDirect requestFlags = 1 << iota // assigned directly
+	flagHeld                            // the current status has it Active
+	flagActive                          // it holds a seat in the desired status
+)
+
+func (r *request) direct() bool { return r.flags&flagDirect != 0 }
+func (r *request) held() bool   { return r.flags&flagHeld != 0 }
+func (r *request) active() bool { return r.flags&flagActive != 0 }
+
+// Plan computes the desired status of every object of one namespace. See
+// the package documentation for the rules; Plan never modifies its input
+// and never panics.
+//
+// Large namespaces are planned by several goroutines, each over a
+// contiguous range of users; everything they share is either read-only
+// while they run or interned by content, so the result does not depend on
+// scheduling.
+func Plan(in Input) *Result {
+	p := newPlanner(in)
+	p.indexSKUs()
+	p.indexGroups()
+	idx := p.indexUsers()
+	p.resolveMembers(idx)
+	p.eachUserRange(func(w *worker, lo, hi int) {
+		for ui := lo; ui < hi; ui++ {
+			w.userRequests(int32(ui))
+		}
+	})
+	p.allocateSeats()
+
+	res := &Result{
+		SKUs:   make([]SkuResult, len(in.SKUs)),
+		Groups: make([]GroupResult, len(in.Groups)),
+		Users:  make([]UserResult, len(in.Users)),
+	}
+	p.prepareResults()
+	p.eachUserRange(func(w *worker, lo, hi int) {
+		for ui := lo; ui < hi; ui++ {
+			res.Users[ui] = w.userResult(int32(ui))
+			w.tallyGroups(int32(ui))
+		}
+	})
+	p.mergeTallies()
+	for i := range in.Groups {
+		res.Groups[i] = p.groupResult(int32(i))
+	}
+	for i := range in.SKUs {
+		res.SKUs[i] = p.skuResult(int32(i))
+	}
+	return res
+}
+
+func newPlanner(in Input) *planner {
+	now := in.Now
+	if now.IsZero() {
+		// Never read the clock: a zero Now becomes the Unix epoch, so that
+		// meta.SetStatusCondition does not substitute time.Now().
+		now = metav1.Unix(0, 0)
+	}
+	nowCopy := now
+	p := &planner{
+		in:      in,
+		now:     now,
+		nowPtr:  &nowCopy,
+		planIDs: map[string]int32{},
+		skuIDs:  map[string]int32{},
+		byUPN:   make(map[string]int32, len(in.Users)),
+	}
+	p.combos.ids = map[string]int32{}
+	p.msgs.ids = map[msgKey]int32{}
+	p.workers = []*worker{newWorker(p, 0)}
+	return p
+}

@@ -1,0 +1,179 @@
+package chaos
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+)
+
+// holderWatch follows every UserLicense status of a tenant and records any
+// seat a user loses after holding it. The specs using it never change the
+// tenant's objects while it runs, so no loss has a cause.
+type holderWatch struct {
+	mu       sync.Mutex
+	held     map[string]map[string]bool // user -> sku -> ever held
+	losses   []string
+	updates  int
+	stopFunc func()
+}
+
+func watchHolders(ns string) *holderWatch {
+	wc, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	w, err := wc.Watch(ctx, &licv1.UserLicenseList{}, client.InNamespace(ns))
+	Expect(err).NotTo(HaveOccurred())
+	h := &holderWatch{held: map[string]map[string]bool{}, stopFunc: w.Stop}
+	go func() {
+		for ev := range w.ResultChan() {
+			u, ok := ev.Object.(*licv1.UserLicense)
+			if !ok {
+				continue
+			}
+			h.mu.Lock()
+			h.updates++
+			active := map[string]bool{}
+			for _, l := range u.Status.Licenses {
+				if l.State == licv1.LicenseStateActive {
+					active[l.SKU] = true
+				}
+			}
+			if h.held[u.Name] == nil {
+				h.held[u.Name] = map[string]bool{}
+			}
+			for s := range h.held[u.Name] {
+				if !active[s] {
+					h.losses = append(h.losses, fmt.Sprintf("%s lost %s (rv %s)", u.Name, s, u.ResourceVersion))
+				}
+			}
+			for s := range active {
+				h.held[u.Name][s] = true
+			}
+			h.mu.Unlock()
+		}
+	}()
+	return h
+}
+
+func (h *holderWatch) stop() ([]string, int) {
+	h.stopFunc()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.losses, h.updates
+}
+
+var _ = Describe("Manager under faults", func() {
+	SetDefaultEventuallyTimeout(2 * time.Minute)
+	SetDefaultEventuallyPollingInterval(250 * time.Millisecond)
+
+	It("survives SIGKILL at 20 random points of a convergence: same result as a cold plan, no seat lost", func() {
+		ns := newTenant("kill")
+		holders := watchHolders(ns)
+		createTenant(ns, 3000, 12, 5, 1)
+		rng := rand.New(rand.NewPCG(2026, 11))
+		for kill := range 20 {
+			m := startManager(fmt.Sprintf("kill-%02d", kill), ns)
+			time.Sleep(time.Duration(150+rng.IntN(900)) * time.Millisecond)
+			Expect(m.alive()).To(BeTrue(), "manager exited by itself:\n%s", m.logTail())
+			m.kill()
+		}
+		// Prove the kills hit a convergence in progress, not a finished one.
+		Expect(converged(ns)()).To(BeFalse(), "the tenant converged before the kills ended: make it larger")
+
+		m := startManager("kill-final", ns)
+		defer m.stop()
+		Eventually(converged(ns)).Should(BeTrue(), func() string { return notConverged(ns) + "\n" + m.logTail() })
+		Eventually(func() []string { return coldPlanChanges(ns) }, 30*time.Second).Should(BeEmpty())
+		losses, updates := holders.stop()
+		Expect(losses).To(BeEmpty(), "a holder lost a seat although nothing changed")
+		Expect(updates).To(BeNumerically(">", 3000))
+	})
+
+	It("with two replicas and leader election: exactly one writes, the other takes over", func() {
+		ns := newTenant("ha")
+		createTenant(ns, 60, 4, 3, 3)
+		le := []string{"--leader-elect", "--leader-election-namespace=" + ns}
+		a := startManager("replica-a", ns, le...)
+		b := startManager("replica-b", ns, le...)
+		defer func() {
+			for _, m := range []*manager{a, b} {
+				if m.alive() {
+					m.stop()
+				}
+			}
+		}()
+		Eventually(converged(ns)).Should(BeTrue())
+		writes := func(m *manager) float64 {
+			n, err := m.statusWrites()
+			Expect(err).NotTo(HaveOccurred())
+			return n
+		}
+		Consistently(func() []bool { return []bool{writes(a) > 0, writes(b) > 0} }, 3*time.Second).
+			Should(Or(Equal([]bool{true, false}), Equal([]bool{false, true})), "exactly one replica writes")
+
+		leader, standby := a, b
+		if writes(b) > 0 {
+			leader, standby = b, a
+		}
+		By("killing the leader without releasing its lease, then changing the tenant")
+		leader.kill()
+		u := &licv1.UserLicense{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "u0000"}, u)).To(Succeed())
+		u.Spec.Licenses = []licv1.LicenseAssignment{{SKU: "sku-0"}}
+		Expect(k8sClient.Update(ctx, u)).To(Succeed())
+		Eventually(converged(ns)).Should(BeTrue())
+		Expect(writes(standby)).To(BeNumerically(">", 0), "the standby took over")
+		Expect(coldPlanChanges(ns)).To(BeEmpty())
+	})
+
+	It("recovers when the API server goes away and comes back, without a restart", func() {
+		ns := newTenant("partition")
+		createTenant(ns, 40, 4, 2, 5)
+
+		target, err := url.Parse(cfg.Host)
+		Expect(err).NotTo(HaveOccurred())
+		g := newGate(target.Host)
+		defer g.close()
+		kc, err := clientcmd.Load(testEnv.KubeConfig)
+		Expect(err).NotTo(HaveOccurred())
+		for _, c := range kc.Clusters {
+			c.Server = "https://" + g.addr()
+		}
+		gated := filepath.Join(workDir, "gated.kubeconfig")
+		Expect(clientcmd.WriteToFile(*kc, gated)).To(Succeed())
+		DeferCleanup(os.Remove, gated)
+
+		saved := kubeconfig
+		kubeconfig = gated
+		m := startManager("partition", ns)
+		kubeconfig = saved
+		defer m.stop()
+		Eventually(converged(ns)).Should(BeTrue())
+
+		By("cutting the API server off for 15s while the tenant changes")
+		g.set(false)
+		sku := &licv1.LicenseSku{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "sku-0"}, sku)).To(Succeed())
+		sku.Spec.Subscriptions[0].Seats += 7
+		Expect(k8sClient.Update(ctx, sku)).To(Succeed())
+		time.Sleep(15 * time.Second)
+		Expect(m.alive()).To(BeTrue(), "the manager must ride out an unavailable API server:\n%s", m.logTail())
+		Expect(converged(ns)()).To(BeFalse(), "nothing can converge while the API server is unreachable")
+
+		By("bringing it back")
+		g.set(true)
+		Eventually(converged(ns)).Should(BeTrue())
+		Expect(coldPlanChanges(ns)).To(BeEmpty())
+		Expect(m.alive()).To(BeTrue())
+	})
+})
