@@ -187,7 +187,7 @@ var _ = Describe("CRD schema", func() {
 			func(resource string, columns ...string) {
 				rc, err := rest.RESTClientFor(restConfigFor())
 				Expect(err).NotTo(HaveOccurred())
-				raw, err := rc.Get().AbsPath("/apis/licensing.licenseops.dev/v1alpha1/" + resource).
+				raw, err := rc.Get().AbsPath("/apis/licensing.licenseops.dev/v1alpha1/"+resource).
 					SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").
 					DoRaw(ctx)
 				Expect(err).NotTo(HaveOccurred())
