@@ -68,6 +68,15 @@ fuzz: ## Fuzz the planner (FUZZTIME=10m).
 bench: ## Run the planner benchmarks.
 	go test ./internal/planner/ -run='^$$' -bench=BenchmarkPlan -benchmem
 
+.PHONY: bench-e2e
+bench-e2e: envtest build ## Measure the manager end to end vs the API server's write floor (BENCH_E2E_ARGS="-sizes 2000,10000 -idle 60s").
+	go run ./hack/bench-e2e -manager bin/manager $(BENCH_E2E_ARGS)
+
+.PHONY: test-chaos
+test-chaos: envtest ## Long reliability runs: 1000-operation churn under the seat watcher, plus the fault suite.
+	CHAOS_OPS=1000 go test ./controllers/ -count=1 -timeout 30m -ginkgo.focus='Seat invariant' -ginkgo.v
+	go test ./test/chaos/ -count=1 -timeout 30m -ginkgo.v
+
 ##@ Build
 
 .PHONY: build

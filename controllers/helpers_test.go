@@ -193,3 +193,11 @@ func applySamples(ns string) {
 		}
 	}
 }
+
+// coldPlanChanges names the objects a freshly started manager would still
+// change: none, when the controller converged where the planner says.
+func coldPlanChanges(ns string) []string {
+	changed, err := envtestutil.ColdPlanChanges(ctx, k8sClient, ns)
+	Expect(err).NotTo(HaveOccurred())
+	return changed
+}

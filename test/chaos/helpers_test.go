@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
-	"github.com/licenseops/license-operator/internal/planner"
+	"github.com/licenseops/license-operator/test/envtestutil"
 )
 
 func newTenant(prefix string) string {
@@ -155,38 +155,11 @@ func planned(gen, observed int64, conds []metav1.Condition) bool {
 	return observed == gen && r != nil && r.ObservedGeneration == gen
 }
 
-// coldPlanChanges plans the tenant's live objects from scratch, as a freshly
-// started manager would, and returns the objects whose status it would
-// change: none, when the controller left the tenant where the planner says.
+// coldPlanChanges names the objects a freshly started manager would still
+// change: none, when the controller converged where the planner says.
 func coldPlanChanges(ns string) []string {
-	t := list(ns)
-	in := planner.Input{Now: metav1.NewTime(time.Now().Add(time.Hour))}
-	for i := range t.skus.Items {
-		in.SKUs = append(in.SKUs, &t.skus.Items[i])
-	}
-	for i := range t.groups.Items {
-		in.Groups = append(in.Groups, &t.groups.Items[i])
-	}
-	for i := range t.users.Items {
-		in.Users = append(in.Users, &t.users.Items[i])
-	}
-	res := planner.Plan(in)
-	var changed []string
-	for i, r := range res.SKUs {
-		if r.Changed {
-			changed = append(changed, "sku/"+in.SKUs[i].Name)
-		}
-	}
-	for i, r := range res.Groups {
-		if r.Changed {
-			changed = append(changed, "group/"+in.Groups[i].Name)
-		}
-	}
-	for i, r := range res.Users {
-		if r.Changed {
-			changed = append(changed, "user/"+in.Users[i].Name)
-		}
-	}
+	changed, err := envtestutil.ColdPlanChanges(ctx, k8sClient, ns)
+	Expect(err).NotTo(HaveOccurred())
 	return changed
 }
 
