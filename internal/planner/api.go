@@ -20,12 +20,20 @@ type Input struct {
 	Users  []*licv1.UserLicense
 	// Now stamps new transitions (waitingSince, lastTransitionTime and
 	// condition times). Times already in a status are kept when the state
-	// they describe did not change.
+	// they describe did not change. Plan never reads the clock: a zero Now
+	// stamps the Unix epoch.
 	Now metav1.Time
 }
 
 // Result is the desired status of every input object. Each slice is parallel
-// to the matching Input slice (Result.Users[i] belongs to Input.Users[i]).
+// to the matching Input slice (Result.Users[i] belongs to Input.Users[i]);
+// a nil input object gets a zero entry.
+//
+// Everything in a Result is read-only: to save memory, statuses share
+// slices (assignedBy, enabledPlans, groups, conditions, Grants) with each
+// other and, when unchanged, with the input objects. Deep-copy a status
+// before modifying it or before handing it to a client that decodes a
+// response into it (encoding/json reuses the slices it decodes into).
 type Result struct {
 	SKUs   []SkuResult
 	Groups []GroupResult

@@ -6,7 +6,8 @@ import (
 
 // FuzzPlan builds a tenant from the fuzz input and checks every invariant:
 // no panic, exact Changed flags, JSON-stable statuses, the seat rules,
-// idempotence and independence from input order.
+// idempotence, independence from input order, and that several workers
+// plan exactly what one does.
 func FuzzPlan(f *testing.F) {
 	for _, seed := range [][]byte{
 		nil,
@@ -34,5 +35,8 @@ func FuzzPlan(f *testing.F) {
 		checkNoDuplicateEntries(t, res)
 		checkIdempotent(t, in, res)
 		checkPermutations(t, in, res, uint64(len(data)))
+		var par *Result
+		withWorkers(3, func() { par = Plan(in) })
+		checkSameResult(t, res, par)
 	})
 }

@@ -131,7 +131,7 @@ func genTenant(c chooser) Input {
 		g := &licv1.LicenseGroup{ObjectMeta: metav1.ObjectMeta{Name: pick(c, "g1", "g2", "g3", "g4"), UID: nextUID(), Generation: int64(1 + c.intn(3))}}
 		g.Spec.Priority = int32(pick(c, -1, 0, 0, 1, 5))
 		g.Spec.Members = subset(c, append(genUPNs, "ghost@x.io"), 20)
-		switch c.intn(7) {
+		switch c.intn(8) {
 		case 0:
 			g.Spec.MemberSelector = &metav1.LabelSelector{}
 		case 1, 2:
@@ -144,6 +144,8 @@ func genTenant(c chooser) Input {
 			}}}
 		case 4:
 			g.Spec.MemberSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"bad key!": "x", "also bad!": "y"}}
+		case 5:
+			g.Spec.MemberSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"dept": pick(c, "x", "y"), "site": "berlin"}}
 		}
 		for range c.intn(4) {
 			g.Spec.Licenses = append(g.Spec.Licenses, genAssignment(c, known))

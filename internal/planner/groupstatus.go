@@ -82,11 +82,12 @@ func (p *planner) groupResult(gi int32) GroupResult {
 func (w *worker) tallyGroups(ui int32) {
 	p := w.p
 	u := &p.users[ui]
-	if u.groupOff == u.groupEnd {
+	groups := p.groupsOf(ui)
+	if len(groups) == 0 {
 		return
 	}
 	reqs := p.requests(u)
-	for _, gi := range p.userGroups[u.groupOff:u.groupEnd] {
+	for _, gi := range groups {
 		g := &p.groups[gi]
 		t := w.tally(gi)
 		failed := false
@@ -145,7 +146,7 @@ type failure struct {
 }
 
 // failureBuffer is how many failures a list buffers before cutting.
-const failureBuffer = 4 * licv1.MaxGroupFailures
+const failureBuffer = 2 * licv1.MaxGroupFailures
 
 func compareFailures(a, b licv1.LicenseFailure) int {
 	if c := cmp.Compare(a.User, b.User); c != 0 {

@@ -63,7 +63,9 @@ func (p *planner) indexSKUs() {
 		p.planIDs[n] = int32(i)
 	}
 	nPlans := max(len(p.planNames), 1)
-	p.workers[0].scratch.init(nPlans)
+	for _, w := range p.workers {
+		w.scratch.init(nPlans)
+	}
 
 	// Conflicts are symmetric and by plan name across all SKUs.
 	p.conflicts = make([]bitset, len(p.planNames))
@@ -393,33 +395,58 @@ func (p *planner) indexGroup(gi *groupInfo, g *licv1.LicenseGroup) {
 }
 
 // indexUsers picks the user in effect for every userPrincipalName (the
-// object with the lowest name) and indexes the users' labels for the
-// group selectors, both in one pass over the users or, for a large
-// namespace, in two parallel ones. The index includes users that lose a
-// userPrincipalName tie; selection filters them out.
+// object with the lowest name) and indexes the users' labels for the group
+// selectors. In a large namespace the work is spread over the workers: the
+// first builds the userPrincipalName map, and each label key's lists are
+// built by one worker (the map counting as two keys' worth of work). The
+// index includes users that lose a userPrincipalName tie; selection
+// filters them out.
 func (p *planner) indexUsers() *labelIndex {
 	idx := p.newLabelIndex()
 	p.users = make([]userInfo, len(p.in.Users))
-	indexLabels := func() {
-		for i, u := range p.in.Users {
-			if u != nil {
-				idx.addUser(u.Labels, int32(i))
+	n := len(p.workers)
+	if n == 1 || len(idx.keys) == 0 {
+		p.indexUPNs()
+		p.indexLabels(idx.keys)
+		return idx
+	}
+	load := make([]int, n)
+	load[0] = 2
+	parts := make([][]*keyIndex, n)
+	for _, ki := range idx.keys {
+		k := 0
+		for j := range load {
+			if load[j] < load[k] {
+				k = j
+			}
+		}
+		parts[k] = append(parts[k], ki)
+		load[k]++
+	}
+	parallel(n, func(k int) {
+		if k == 0 {
+			p.indexUPNs()
+		}
+		p.indexLabels(parts[k])
+	})
+	return idx
+}
+
+// indexLabels adds every user to the lists of the given keys.
+func (p *planner) indexLabels(keys []*keyIndex) {
+	if len(keys) == 0 {
+		return
+	}
+	for i, u := range p.in.Users {
+		if u == nil || len(u.Labels) == 0 {
+			continue
+		}
+		for _, ki := range keys {
+			if v, ok := u.Labels[ki.key]; ok {
+				ki.add(v, int32(i))
 			}
 		}
 	}
-	if workerCount(len(p.in.Users)) > 1 && len(idx.keys) > 0 {
-		parallel(2, func(k int) {
-			if k == 1 {
-				indexLabels()
-			} else {
-				p.indexUPNs()
-			}
-		})
-	} else {
-		p.indexUPNs()
-		indexLabels()
-	}
-	return idx
 }
 
 // indexUPNs maps every userPrincipalName to the user in effect.

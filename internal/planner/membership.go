@@ -110,26 +110,6 @@ func (p *planner) newLabelIndex() *labelIndex {
 	return idx
 }
 
-// addUser indexes one user's labels. Users must be added in ascending order.
-func (idx *labelIndex) addUser(ls map[string]string, u int32) {
-	if len(idx.keys) == 0 || len(ls) == 0 {
-		return
-	}
-	if len(ls) < len(idx.keys) {
-		for k, v := range ls {
-			if ki := idx.byKey[k]; ki != nil {
-				ki.add(v, u)
-			}
-		}
-		return
-	}
-	for _, ki := range idx.keys {
-		if v, ok := ls[ki.key]; ok {
-			ki.add(v, u)
-		}
-	}
-}
-
 func (ki *keyIndex) add(v string, u int32) {
 	if ki.wantAll {
 		ki.all = appendDoubling(ki.all, u)
@@ -263,7 +243,7 @@ func (p *planner) selectUsers(sel labels.Selector, idx *labelIndex) []int32 {
 func (p *planner) resolveMembers(idx *labelIndex) {
 	// Groups are independent: large namespaces resolve them in parallel,
 	// dealt out round-robin, each worker with its own marks.
-	n := workerCount(len(p.users))
+	n := len(p.workers)
 	parallel(n, func(k int) {
 		seen := newBitset(len(p.users))
 		for j := k; j < len(p.groupOrder); j += n {
@@ -271,28 +251,32 @@ func (p *planner) resolveMembers(idx *labelIndex) {
 		}
 	})
 
-	// CSR of user -> groups, filled in group name order.
-	count := make([]int32, len(p.users)+1)
+	// CSR of user -> groups, filled in group name order: the groups of
+	// user u are userGroups[groupOffs[u]:groupOffs[u+1]].
+	offs := make([]int32, len(p.users)+1)
 	for _, gi := range p.groupOrder {
 		for _, m := range p.groups[gi].members {
-			count[m+1]++
+			offs[m+1]++
 		}
 	}
-	for i := 1; i < len(count); i++ {
-		count[i] += count[i-1]
+	for i := 1; i < len(offs); i++ {
+		offs[i] += offs[i-1]
 	}
-	p.userGroups = make([]int32, count[len(p.users)])
-	for i := range p.users {
-		p.users[i].groupOff = count[i]
-		p.users[i].groupEnd = count[i]
-	}
+	p.userGroups = make([]int32, offs[len(p.users)])
+	next := slices.Clone(offs[:len(p.users)])
 	for _, gi := range p.groupOrder {
 		for _, m := range p.groups[gi].members {
-			u := &p.users[m]
-			p.userGroups[u.groupEnd] = gi
-			u.groupEnd++
+			p.userGroups[next[m]] = gi
+			next[m]++
 		}
 	}
+	p.groupOffs = offs
+}
+
+// groupsOf returns the groups (Input.Groups indices, in name order) user
+// ui is a member of.
+func (p *planner) groupsOf(ui int32) []int32 {
+	return p.userGroups[p.groupOffs[ui]:p.groupOffs[ui+1]]
 }
 
 // resolveGroup computes the members and unresolved member names of one

@@ -55,7 +55,6 @@ func newWorker(p *planner, id int) *worker {
 		byPacked:   map[uint64]int32{},
 		grantLists: map[[4]int32][]string{},
 	}
-	w.scratch.init(max(len(p.planNames), 1))
 	return w
 }
 
@@ -68,9 +67,6 @@ func workerCount(n int) int {
 // runs fn on every range, in parallel when there are several.
 func (p *planner) eachUserRange(fn func(w *worker, lo, hi int)) {
 	n := len(p.users)
-	for len(p.workers) < workerCount(n) {
-		p.workers = append(p.workers, newWorker(p, len(p.workers)))
-	}
 	parallel(len(p.workers), func(k int) {
 		fn(p.workers[k], n*k/len(p.workers), n*(k+1)/len(p.workers))
 	})
@@ -79,8 +75,10 @@ func (p *planner) eachUserRange(fn func(w *worker, lo, hi int)) {
 // parallel runs fn(0..n-1), each in its own goroutine but the first, and
 // waits for all.
 func parallel(n int, fn func(k int)) {
-	if n == 1 {
-		fn(0)
+	if n <= 1 {
+		if n == 1 {
+			fn(0)
+		}
 		return
 	}
 	var wg sync.WaitGroup
@@ -91,17 +89,12 @@ func parallel(n int, fn func(k int)) {
 	wg.Wait()
 }
 
-// prepareResults readies the shared state the result phase only reads.
+// prepareResults gives every worker but the first its own group tallies
+// (the first tallies into the groups directly).
 func (p *planner) prepareResults() {
 	for _, w := range p.workers[1:] {
 		if w.tallies == nil {
 			w.tallies = make([]groupTally, len(p.groups))
-		}
-	}
-	// Messages the result phase needs, interned now so that it only reads.
-	for ui := range p.users {
-		if u := &p.users[ui]; u.obj != nil && u.loser(int32(ui)) {
-			p.workers[0].message(msgKey{r: reasonDuplicateUPN, a: u.winner})
 		}
 	}
 }

@@ -81,16 +81,16 @@ type planner struct {
 
 	// Sources: label 0 is Direct, then one label per distinct group name
 	// in name order, so label order is assignedBy order.
-	labels      []string
-	labelLists  [][]string // assignedBy list holding just that label
-	groups      []groupInfo
-	groupOrder  []int32 // Input.Groups indices sorted by name
-	unknowns    []unknownPlan
-	users       []userInfo
-	byUPN       map[string]int32 // UPN -> Input.Users index of the user in effect
-	dupUPNs     bool             // some userPrincipalName is used twice
-	userGroups  []int32          // per user (see userInfo), Input.Groups indices in name order
-	maxRequests int              // most requests of one user
+	labels     []string
+	labelLists [][]string // assignedBy list holding just that label
+	groups     []groupInfo
+	groupOrder []int32       // Input.Groups indices sorted by name
+	unknowns   []unknownPlan // unknown plans of group licenses, see groupLicense
+	users      []userInfo
+	byUPN      map[string]int32 // UPN -> Input.Users index of the user in effect
+	dupUPNs    bool             // some userPrincipalName is used twice
+	userGroups []int32          // groups of all users, see groupsOf
+	groupOffs  []int32
 
 	workers []*worker
 }
@@ -101,8 +101,6 @@ type userInfo struct {
 	// winner is the Input.Users index of the user in effect for this
 	// object's userPrincipalName; the object itself unless it lost a tie.
 	winner int32
-	// groups of the user are userGroups[groupOff:groupEnd].
-	groupOff, groupEnd int32
 	// The user's requests, sorted by SKU, are a window of a chunk of a
 	// worker: workers[chunk>>chunkWorkerShift].reqChunks[chunk&...][off:off+n].
 	chunk, off, n int32
@@ -163,7 +161,6 @@ type skuInfo struct {
 	seatMsg  int32 // message of its InsufficientSeats failures
 
 	holders, granted, waiting, requested int64
-	ncands                               int
 	cands                                []queued // candidates without a seat, if short of seats
 }
 
@@ -218,14 +215,49 @@ func (r *request) direct() bool { return r.flags&flagDirect != 0 }
 func (r *request) held() bool   { return r.flags&flagHeld != 0 }
 func (r *request) active() bool { return r.flags&flagActive != 0 }
 
-// Plan computes the desired status of every object of one namespace. See
-// the package documentation for the rules; Plan never modifies its input
-// and never panics.
+// Plan computes the desired status of every object of one namespace. It
+// never modifies its input and never panics; the result depends only on
+// the objects (not on their order, nor on scheduling).
+//
+// Membership: a user is a member of a group listing its userPrincipalName
+// in spec.members or matched by spec.memberSelector (nil selects nobody,
+// {} everyone; an invalid selector selects nobody and makes the group
+// Ready=False with reason InvalidSelector). When several UserLicenses share
+// a userPrincipalName, the one with the lowest name is the user; the others
+// are nobody's members, get every direct license in Error with reason
+// DuplicateUserPrincipalName, Ready=False with that reason, and no seat.
+//
+// A user requests a SKU directly or through any of its groups; all the
+// sources of one (user, SKU) make one entry, holding at most one seat, with
+// the union of what each source enables (the SKU's plans minus
+// disabledPlans, or exactly enabledPlans). Each (user, SKU) is checked in
+// this order, the first failure deciding its reason: duplicate
+// userPrincipalName, SkuNotFound, UnknownServicePlan, UsageLocationRequired,
+// ProhibitedInUsageLocation, MutuallyExclusivePlans, MissingDependency,
+// InsufficientSeats.
+//
+// Conflicts and dependencies are per user and decided before seats, so
+// that no user's plans depend on other users (which would make seat
+// allocation circular): the user's remaining SKUs are ranked (direct
+// before group-only, then by highest group priority, then by name) and a
+// SKU enabling a plan that conflicts with a plan of a higher-ranked
+// accepted SKU is rejected; then SKUs enabling a plan whose requirement no
+// accepted SKU enables fail, repeatedly until nothing changes. A SKU that
+// wins a conflict but then finds no free seat still excludes the loser.
+// Conflicts between plans of one SKU are the vendor's business and ignored.
+//
+// Seats, per SKU: holders (candidates whose current status has the SKU
+// Active) keep their seat even above capacity; the free seats, if any, go
+// to the other candidates by direct assignment first, then highest group
+// priority (a request without group source ranks below any group
+// priority), then userPrincipalName; the rest wait with reason
+// InsufficientSeats. Holders above capacity make the SKU Overallocated and
+// nobody new gets a seat.
 //
 // Large namespaces are planned by several goroutines, each over a
-// contiguous range of users; everything they share is either read-only
-// while they run or interned by content, so the result does not depend on
-// scheduling.
+// contiguous range of users; what they share is either read-only while
+// they run or interned by content, and per-worker tallies are merged with
+// commutative operations.
 func Plan(in Input) *Result {
 	p := newPlanner(in)
 	p.indexSKUs()
@@ -275,10 +307,14 @@ func newPlanner(in Input) *planner {
 		nowPtr:  &nowCopy,
 		planIDs: map[string]int32{},
 		skuIDs:  map[string]int32{},
-		byUPN:   make(map[string]int32, len(in.Users)),
 	}
+	p.byUPN = make(map[string]int32, len(in.Users))
 	p.combos.ids = map[string]int32{}
 	p.msgs.ids = map[msgKey]int32{}
-	p.workers = []*worker{newWorker(p, 0)}
+	// The number of workers is fixed here, once: every phase splits the
+	// work the same way.
+	for k := range workerCount(len(in.Users)) {
+		p.workers = append(p.workers, newWorker(p, k))
+	}
 	return p
 }

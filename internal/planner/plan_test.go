@@ -787,7 +787,7 @@ func TestRequestSize(t *testing.T) {
 	if n := unsafe.Sizeof(request{}); n != 24 {
 		t.Errorf("request is %d bytes, want 24", n)
 	}
-	if n := unsafe.Sizeof(userInfo{}); n != 32 {
-		t.Errorf("userInfo is %d bytes, want 32", n)
+	if n := unsafe.Sizeof(userInfo{}); n != 24 {
+		t.Errorf("userInfo is %d bytes, want 24", n)
 	}
 }

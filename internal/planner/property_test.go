@@ -71,22 +71,28 @@ func TestPlanParallel(t *testing.T) {
 			var got *Result
 			withWorkers(n, func() { got = Plan(in) })
 			checkInvariants(t, in, got)
-			for i := range want.Users {
-				a, b := want.Users[i], got.Users[i]
-				if !sameResult(a.Status, b.Status, a.Changed, b.Changed) || !slices.Equal(a.Releases, b.Releases) || !slices.Equal(a.Grants, b.Grants) {
-					t.Fatalf("seed %d, %d workers: user %d differs:\n%s\n%s", seed, n, i, js(a.Status), js(b.Status))
-				}
-			}
-			for i := range want.Groups {
-				if !sameResult(want.Groups[i].Status, got.Groups[i].Status, want.Groups[i].Changed, got.Groups[i].Changed) {
-					t.Fatalf("seed %d, %d workers: group %d differs:\n%s\n%s", seed, n, i, js(want.Groups[i].Status), js(got.Groups[i].Status))
-				}
-			}
-			for i := range want.SKUs {
-				if !sameResult(want.SKUs[i].Status, got.SKUs[i].Status, want.SKUs[i].Changed, got.SKUs[i].Changed) {
-					t.Fatalf("seed %d, %d workers: sku %d differs", seed, n, i)
-				}
-			}
+			checkSameResult(t, want, got)
+		}
+	}
+}
+
+// checkSameResult checks that two plans of the same input are identical.
+func checkSameResult(t *testing.T, want, got *Result) {
+	t.Helper()
+	for i := range want.Users {
+		a, b := want.Users[i], got.Users[i]
+		if !sameResult(a.Status, b.Status, a.Changed, b.Changed) || !slices.Equal(a.Releases, b.Releases) || !slices.Equal(a.Grants, b.Grants) {
+			t.Fatalf("user %d differs:\n%s\n%s", i, js(a.Status), js(b.Status))
+		}
+	}
+	for i := range want.Groups {
+		if !sameResult(want.Groups[i].Status, got.Groups[i].Status, want.Groups[i].Changed, got.Groups[i].Changed) {
+			t.Fatalf("group %d differs:\n%s\n%s", i, js(want.Groups[i].Status), js(got.Groups[i].Status))
+		}
+	}
+	for i := range want.SKUs {
+		if !sameResult(want.SKUs[i].Status, got.SKUs[i].Status, want.SKUs[i].Changed, got.SKUs[i].Changed) {
+			t.Fatalf("sku %d differs:\n%s\n%s", i, js(want.SKUs[i].Status), js(got.SKUs[i].Status))
 		}
 	}
 }

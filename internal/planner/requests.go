@@ -48,7 +48,7 @@ func (w *worker) userRequests(ui int32) {
 		}
 		w.addSource(ui, sku, 0, minPriority, combo, unknown)
 	}
-	for _, gi := range p.userGroups[u.groupOff:u.groupEnd] {
+	for _, gi := range p.groupsOf(ui) {
 		g := &p.groups[gi]
 		for _, gl := range g.licenses {
 			var unknown unknownPlan
@@ -205,7 +205,7 @@ func (p *planner) current(u *userInfo, r *request) *licv1.LicenseStatus {
 // a scratch buffer valid until the next call. They are recomputed from the
 // user's groups rather than stored: only multi-source requests need them,
 // and only when their status is compared or built.
-func (w *worker) sourceLabels(u *userInfo, r *request) []int32 {
+func (w *worker) sourceLabels(ui int32, r *request) []int32 {
 	out := w.scratch.labels[:0]
 	if r.nlabs == 1 {
 		out = append(out, r.label)
@@ -215,7 +215,7 @@ func (w *worker) sourceLabels(u *userInfo, r *request) []int32 {
 	if r.direct() {
 		out = append(out, 0)
 	}
-	for _, gi := range w.p.userGroups[u.groupOff:u.groupEnd] {
+	for _, gi := range w.p.groupsOf(ui) {
 		g := &w.p.groups[gi]
 		if _, found := slices.BinarySearch(g.skus, r.sku); found && (len(out) == 0 || out[len(out)-1] != g.label) {
 			out = append(out, g.label)
@@ -226,14 +226,14 @@ func (w *worker) sourceLabels(u *userInfo, r *request) []int32 {
 }
 
 // sameSources reports whether by is the assignedBy list of r.
-func (w *worker) sameSources(u *userInfo, r *request, by []string) bool {
+func (w *worker) sameSources(ui int32, r *request, by []string) bool {
 	if r.nlabs == 1 {
 		return len(by) == 1 && by[0] == w.p.labels[r.label]
 	}
 	if len(by) < int(r.nlabs) || len(by) > int(r.nlabs) && r.nlabs < math.MaxUint8 {
 		return false
 	}
-	labels := w.sourceLabels(u, r)
+	labels := w.sourceLabels(ui, r)
 	if len(by) != len(labels) {
 		return false
 	}
@@ -246,11 +246,11 @@ func (w *worker) sameSources(u *userInfo, r *request, by []string) bool {
 }
 
 // assignedBy returns the (read-only, possibly shared) assignedBy list of r.
-func (w *worker) assignedBy(u *userInfo, r *request) []string {
+func (w *worker) assignedBy(ui int32, r *request) []string {
 	if r.nlabs == 1 {
 		return w.p.labelLists[r.label]
 	}
-	labels := w.sourceLabels(u, r)
+	labels := w.sourceLabels(ui, r)
 	key, packed := packLabels(labels)
 	if packed {
 		if id, ok := w.byPacked[key]; ok {

@@ -40,7 +40,7 @@ func TestSortQueueSelectsTheFirstInLine(t *testing.T) {
 		})
 		free := 1 + r.IntN(n)
 		if free < n {
-			p.sortQueue(q, free)
+			p.workers[0].sortQueue(q, free)
 		}
 		got := slices.Clone(q[:free])
 		slices.SortFunc(got, func(a, b queued) int { return cmp.Compare(a.user, b.user) })

@@ -50,8 +50,8 @@ func (w *worker) userResult(ui int32) UserResult {
 
 	gen := obj.Generation
 	if cur.ObservedGeneration == gen &&
-		w.sameLicenses(u, cur.Licenses) &&
-		p.sameGroups(u, cur.Groups) &&
+		w.sameLicenses(ui, cur.Licenses) &&
+		p.sameGroups(ui, cur.Groups) &&
 		conditionHolds(cur.Conditions, licv1.ConditionReady, ready, gen) &&
 		conditionHolds(cur.Conditions, licv1.ConditionDuplicatePlans, dup, gen) {
 		return UserResult{Status: cur}
@@ -61,9 +61,9 @@ func (w *worker) userResult(ui int32) UserResult {
 	st.ObservedGeneration = gen
 	st.Licenses = w.slabs.lic.take(len(reqs))
 	for i := range reqs {
-		w.fillLicense(&st.Licenses[i], u, &reqs[i])
+		w.fillLicense(&st.Licenses[i], ui, &reqs[i])
 	}
-	st.Groups = w.groupNames(u)
+	st.Groups = w.groupNames(ui)
 	if len(cur.Conditions) == 0 {
 		// Common on a cold start: users in the same situation share one
 		// (read-only) condition list.
@@ -89,9 +89,9 @@ type userConds struct {
 }
 
 // groupNames returns the sorted, distinct names of the user's groups.
-func (w *worker) groupNames(u *userInfo) []string {
+func (w *worker) groupNames(ui int32) []string {
 	p := w.p
-	gs := p.userGroups[u.groupOff:u.groupEnd]
+	gs := p.groupsOf(ui)
 	n := 0
 	for k, gi := range gs {
 		if k == 0 || p.groups[gi].label != p.groups[gs[k-1]].label {
@@ -110,8 +110,8 @@ func (w *worker) groupNames(u *userInfo) []string {
 }
 
 // sameGroups reports whether names is the user's group list.
-func (p *planner) sameGroups(u *userInfo, names []string) bool {
-	gs := p.userGroups[u.groupOff:u.groupEnd]
+func (p *planner) sameGroups(ui int32, names []string) bool {
+	gs := p.groupsOf(ui)
 	n := 0
 	for k, gi := range gs {
 		if k > 0 && p.groups[gi].label == p.groups[gs[k-1]].label {
@@ -129,8 +129,9 @@ func (p *planner) sameGroups(u *userInfo, names []string) bool {
 // comparing with the semantics of equality.Semantic.DeepEqual without
 // building the desired entries. Times need no comparison: an entry whose
 // state and reason are unchanged keeps its times.
-func (w *worker) sameLicenses(u *userInfo, cur []licv1.LicenseStatus) bool {
+func (w *worker) sameLicenses(ui int32, cur []licv1.LicenseStatus) bool {
 	p := w.p
+	u := &p.users[ui]
 	reqs := p.requests(u)
 	if len(reqs) != len(cur) {
 		return false
@@ -144,7 +145,7 @@ func (w *worker) sameLicenses(u *userInfo, cur []licv1.LicenseStatus) bool {
 		if l.State != state || l.Reason != why || l.Message != msg ||
 			(l.WaitingSince == nil) != (r.reason != reasonInsufficientSeats) ||
 			l.SkuPartNumber != p.partNumber(r) ||
-			!w.sameSources(u, r, l.AssignedBy) ||
+			!w.sameSources(ui, r, l.AssignedBy) ||
 			!equalStrings(l.EnabledPlans, p.enabledPlans(r)) {
 			return false
 		}
@@ -176,13 +177,14 @@ func (p *planner) enabledPlans(r *request) []string {
 
 // fillLicense writes the desired entry of r into dst. Times are kept from
 // the current entry when what they describe did not change.
-func (w *worker) fillLicense(dst *licv1.LicenseStatus, u *userInfo, r *request) {
+func (w *worker) fillLicense(dst *licv1.LicenseStatus, ui int32, r *request) {
 	p := w.p
+	u := &p.users[ui]
 	prev := p.current(u, r)
 	*dst = licv1.LicenseStatus{
 		SKU:           p.skuNames[r.sku],
 		SkuPartNumber: p.partNumber(r),
-		AssignedBy:    w.assignedBy(u, r),
+		AssignedBy:    w.assignedBy(ui, r),
 		EnabledPlans:  p.enabledPlans(r),
 	}
 	dst.State, dst.Reason, dst.Message = p.outcome(r)
