@@ -42,7 +42,8 @@ const (
 	// SKU does not have.
 	ReasonUnknownServicePlan = "UnknownServicePlan"
 	// ReasonDuplicateUserPrincipalName: another UserLicense in the namespace
-	// has the same userPrincipalName and takes precedence (lower name).
+	// has the same userPrincipalName and takes precedence (lower name). Also
+	// the Ready=False reason of the UserLicense that lost.
 	ReasonDuplicateUserPrincipalName = "DuplicateUserPrincipalName"
 
 	// ReasonOverallocated is the Overallocated/Ready reason on a LicenseSku.
@@ -62,6 +63,9 @@ const (
 	// ReasonMembersNotFound: Ready=False on a LicenseGroup listing members with
 	// no UserLicense in the namespace.
 	ReasonMembersNotFound = "MembersNotFound"
+	// ReasonInvalidSelector: Ready=False on a LicenseGroup whose
+	// memberSelector cannot be parsed; it selects nobody until fixed.
+	ReasonInvalidSelector = "InvalidSelector"
 	// ReasonNoDuplicatePlans: DuplicatePlans=False.
 	ReasonNoDuplicatePlans = "NoDuplicatePlans"
 	// ReasonDuplicatePlans: DuplicatePlans=True.

@@ -201,7 +201,7 @@ var _ = Describe("CRD schema", func() {
 			},
 			Entry("LicenseSku", "licenseskus", "Name", "Part Number", "Seats", "Assigned", "Available", "Ready"),
 			Entry("LicenseGroup", "licensegroups", "Name", "Members", "Licensed", "Errors", "Ready"),
-			Entry("UserLicense", "userlicenses", "Name", "UPN", "Location", "Licenses", "Ready", "Age"),
+			Entry("UserLicense", "userlicenses", "Name", "UPN", "Location", "Active", "Licenses", "Ready", "Age"),
 		)
 	})
 })

@@ -87,6 +87,15 @@ type UserLicenseStatus struct {
 	// +listMapKey=sku
 	Licenses []LicenseStatus `json:"licenses,omitempty"`
 
+	// activeLicenses is the number of licenses in effect (state Active).
+	// +optional
+	ActiveLicenses int32 `json:"activeLicenses"`
+
+	// requestedLicenses is the number of SKUs requested for the user
+	// (entries of licenses), in effect or not.
+	// +optional
+	RequestedLicenses int32 `json:"requestedLicenses"`
+
 	// groups are the LicenseGroups the user is a member of, sorted.
 	// +optional
 	// +listType=atomic
@@ -108,7 +117,8 @@ type UserLicenseStatus struct {
 // +kubebuilder:selectablefield:JSONPath=`.spec.userPrincipalName`
 // +kubebuilder:printcolumn:name="UPN",type=string,JSONPath=`.spec.userPrincipalName`
 // +kubebuilder:printcolumn:name="Location",type=string,JSONPath=`.spec.usageLocation`
-// +kubebuilder:printcolumn:name="Licenses",type=string,JSONPath=`.status.licenses[*].sku`
+// +kubebuilder:printcolumn:name="Active",type=integer,JSONPath=`.status.activeLicenses`
+// +kubebuilder:printcolumn:name="Licenses",type=integer,JSONPath=`.status.requestedLicenses`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

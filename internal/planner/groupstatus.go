@@ -51,7 +51,7 @@ func (p *planner) groupResult(gi int32) GroupResult {
 	ready := cond{metav1.ConditionTrue, licv1.ReasonAllLicensesActive, groupReadyMessage(len(g.members), len(g.skus))}
 	switch {
 	case g.selErr != "":
-		ready = cond{metav1.ConditionFalse, ReasonInvalidSelector,
+		ready = cond{metav1.ConditionFalse, licv1.ReasonInvalidSelector,
 			"spec.memberSelector is invalid and selects no user until it is fixed: " + g.selErr}
 	case st.Errors > 0:
 		common := reasonNone

@@ -9,14 +9,6 @@ import (
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 )
 
-// ReasonInvalidSelector is the Ready=False reason of a LicenseGroup whose
-// spec.memberSelector cannot be parsed. Such a selector selects no user;
-// members listed by name still count.
-//
-// It belongs with the other reasons in api/v1alpha1 and is defined here
-// until it moves there.
-const ReasonInvalidSelector = "InvalidSelector"
-
 // minPriority ranks a request that has no group source below every request
 // that has one (priorities are bounded to ±1,000,000 by the CRD schema).
 const minPriority = math.MinInt32

@@ -191,7 +191,7 @@ func TestPlanMembershipAndSources(t *testing.T) {
 			if g := o.group("broken"); g.Members != 1 {
 				t.Errorf("members = %d, want 1", g.Members)
 			}
-			expectCondition(t, o.group("broken").Conditions, licv1.ConditionReady, metav1.ConditionFalse, ReasonInvalidSelector, "memberSelector", "bad key!")
+			expectCondition(t, o.group("broken").Conditions, licv1.ConditionReady, metav1.ConditionFalse, licv1.ReasonInvalidSelector, "memberSelector", "bad key!")
 			if n := len(o.user("ann").Licenses); n != 0 {
 				t.Errorf("ann got %d licenses through an invalid selector", n)
 			}

@@ -49,7 +49,9 @@ func (w *worker) userResult(ui int32) UserResult {
 	dup := w.duplicatePlans(reqs)
 
 	gen := obj.Generation
+	active, requested := int32(len(reqs)-failed), int32(len(reqs))
 	if cur.ObservedGeneration == gen &&
+		cur.ActiveLicenses == active && cur.RequestedLicenses == requested &&
 		w.sameLicenses(ui, cur.Licenses) &&
 		p.sameGroups(ui, cur.Groups) &&
 		conditionHolds(cur.Conditions, licv1.ConditionReady, ready, gen) &&
@@ -59,6 +61,7 @@ func (w *worker) userResult(ui int32) UserResult {
 
 	st := &w.slabs.status.take(1)[0]
 	st.ObservedGeneration = gen
+	st.ActiveLicenses, st.RequestedLicenses = active, requested
 	st.Licenses = w.slabs.lic.take(len(reqs))
 	for i := range reqs {
 		w.fillLicense(&st.Licenses[i], ui, &reqs[i])

@@ -253,9 +253,9 @@ var _ = Describe("license-operator installed from config/default and driven with
 			g.Expect(group("executives")).To(And(
 				HaveKeyWithValue("MEMBERS", "2"), HaveKeyWithValue("LICENSED", "2"), HaveKeyWithValue("READY", "True")))
 			g.Expect(user("gina")).To(And(
-				HaveKeyWithValue("UPN", "gina@contoso.com"), HaveKeyWithValue("LICENSES", "exchange-p1"), HaveKeyWithValue("READY", "False")))
+				HaveKeyWithValue("UPN", "gina@contoso.com"), HaveKeyWithValue("ACTIVE", "0"), HaveKeyWithValue("LICENSES", "1"), HaveKeyWithValue("READY", "False")))
 			g.Expect(user("frank")).To(And(HaveKeyWithValue("LOCATION", ""), HaveKeyWithValue("READY", "False")))
-			g.Expect(user("ann")).To(And(HaveKeyWithValue("LOCATION", "DE"), HaveKeyWithValue("READY", "True")))
+			g.Expect(user("ann")).To(And(HaveKeyWithValue("LOCATION", "DE"), HaveKeyWithValue("ACTIVE", "2"), HaveKeyWithValue("LICENSES", "2"), HaveKeyWithValue("READY", "True")))
 		}).WithTimeout(15 * time.Second).Should(Succeed())
 
 		By("kubectl get licensesku -o wide adds the waiting column")
