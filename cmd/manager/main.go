@@ -46,6 +46,7 @@ func main() {
 		concurrentTenants    int
 		concurrentWrites     int
 		qps                  float64
+		recordEvents         bool
 		burst                int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP); 0 disables it.")
@@ -58,6 +59,7 @@ func main() {
 	flag.StringVar(&namespaces, "namespaces", "", "Comma-separated tenant namespaces to manage (default: all).")
 	flag.IntVar(&concurrentTenants, "max-concurrent-tenants", 4, "Namespaces planned in parallel.")
 	flag.IntVar(&concurrentWrites, "max-concurrent-writes", 32, "Status patches in flight per tenant plan.")
+	flag.BoolVar(&recordEvents, "record-events", true, "Record each change of a user's licenses as an Event (LicenseAssigned, LicenseRemoved, LicenseAssignmentFailed): the assignment history. Costs one API request per changed user.")
 	flag.Float64Var(&qps, "kube-api-qps", 200, "Client-side rate limit for API requests per second (0 or negative: no limit).")
 	flag.IntVar(&burst, "kube-api-burst", 400, "Client-side burst for API requests.")
 	opts := zap.Options{Development: false}
@@ -117,8 +119,10 @@ func main() {
 
 	r := &controllers.TenantReconciler{
 		Client:              mgr.GetClient(),
-		Recorder:            mgr.GetEventRecorder(controllers.ControllerName),
 		MaxConcurrentWrites: concurrentWrites,
+	}
+	if recordEvents {
+		r.Recorder = mgr.GetEventRecorder(controllers.ControllerName)
 	}
 	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: concurrentTenants}); err != nil {
 		setupLog.Error(err, "unable to set up controller", "controller", "tenant")

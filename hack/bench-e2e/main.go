@@ -75,7 +75,8 @@ var (
 	triesFlag   = flag.Int("tries", 20, "single-user changes timed under fan-out load")
 	groupsFlag  = flag.Int("groups", 200, "LicenseGroups per tenant")
 	skusFlag    = flag.Int("skus", 20, "LicenseSkus per tenant")
-	writersFlag = flag.Int("manager-writes", 64, "--max-concurrent-writes of the manager under test")
+	writersFlag = flag.Int("manager-writes", 16, "--max-concurrent-writes of the manager under test")
+	eventsFlag  = flag.Bool("events", true, "--record-events of the manager under test")
 	managerFlag = flag.String("manager", "bin/manager", "manager binary to run")
 	verbose     = flag.Bool("v", false, "stream the manager's log to stderr")
 )
@@ -696,6 +697,7 @@ func startManager(kubeconfig string) (*managerProc, error) {
 		"--pprof-bind-address="+pprofAddr,
 		"--kube-api-qps=-1",
 		fmt.Sprintf("--max-concurrent-writes=%d", *writersFlag),
+		fmt.Sprintf("--record-events=%t", *eventsFlag),
 	)
 	cmd.Stdout = io.Discard
 	cmd.Stderr = io.Discard
