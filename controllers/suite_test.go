@@ -135,7 +135,7 @@ func startManager() *runningManager {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                  cache.Options{DefaultTransform: controllers.CacheTransform()},
 		Controller:             ctrlConfig(skipNameValidation),
 	})
 	Expect(err).NotTo(HaveOccurred())
