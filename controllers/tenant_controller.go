@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -339,10 +338,9 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, w statusWrite) error
 }
 
 // emitEvents records the user's license transitions, the assignment
-// history: one event per user and plan, listing every license it concerns,
-// so a user's first plan or a group's SKU swap costs one event per user, not
-// one per license. The reason is the most important transition: a failure
-// (Warning) before an assignment before a removal.
+// history: one event per kind of transition and plan, listing every license
+// it concerns, so a user's first plan costs one or two events, not one per
+// license, and each event's reason says truthfully what happened.
 func (r *TenantReconciler) emitEvents(obj runtime.Object, oldStatus, newStatus *licv1.UserLicenseStatus) {
 	if r.Recorder == nil {
 		return
@@ -358,14 +356,14 @@ func (r *TenantReconciler) emitEvents(obj runtime.Object, oldStatus, newStatus *
 			failed = append(failed, t.Message)
 		}
 	}
-	notes := joinNotes(slices.Concat(failed, assigned, removed))
-	switch {
-	case len(failed) > 0:
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, EventLicenseAssignmentFailed, "Assign", "%s", notes)
-	case len(assigned) > 0:
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseAssigned, "Assign", "%s", notes)
-	case len(removed) > 0:
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseRemoved, "Remove", "%s", notes)
+	if len(removed) > 0 {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseRemoved, "Remove", "%s", joinNotes(removed))
+	}
+	if len(assigned) > 0 {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseAssigned, "Assign", "%s", joinNotes(assigned))
+	}
+	if len(failed) > 0 {
+		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, EventLicenseAssignmentFailed, "Assign", "%s", joinNotes(failed))
 	}
 }
 
