@@ -135,36 +135,9 @@ func condition(conds []metav1.Condition, t string) string {
 // its current generation.
 func converged(ns string) func() bool {
 	return func() bool {
-		var skus licv1.LicenseSkuList
-		var groups licv1.LicenseGroupList
-		var users licv1.UserLicenseList
-		if k8sClient.List(ctx, &skus, client.InNamespace(ns)) != nil ||
-			k8sClient.List(ctx, &groups, client.InNamespace(ns)) != nil ||
-			k8sClient.List(ctx, &users, client.InNamespace(ns)) != nil {
-			return false
-		}
-		for _, s := range skus.Items {
-			if !observed(s.Generation, s.Status.ObservedGeneration, s.Status.Conditions) {
-				return false
-			}
-		}
-		for _, g := range groups.Items {
-			if !observed(g.Generation, g.Status.ObservedGeneration, g.Status.Conditions) {
-				return false
-			}
-		}
-		for _, u := range users.Items {
-			if !observed(u.Generation, u.Status.ObservedGeneration, u.Status.Conditions) {
-				return false
-			}
-		}
-		return true
+		unplanned, err := envtestutil.Unplanned(ctx, k8sClient, ns)
+		return err == nil && len(unplanned) == 0
 	}
-}
-
-func observed(gen, obsGen int64, conds []metav1.Condition) bool {
-	c := meta.FindStatusCondition(conds, licv1.ConditionReady)
-	return obsGen == gen && c != nil && c.ObservedGeneration == gen
 }
 
 // applySamples creates every object of config/samples in namespace ns.

@@ -53,7 +53,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -625,7 +624,7 @@ func (t *tracker) converged(ctx context.Context, c client.Client, objects int) b
 	t.mu.Lock()
 	users := 0
 	for _, u := range t.users {
-		if planned(u.Generation, u.Status.ObservedGeneration, u.Status.Conditions) {
+		if envtestutil.Planned(u.Generation, u.Status.ObservedGeneration, u.Status.Conditions) {
 			users++
 		}
 	}
@@ -643,21 +642,16 @@ func (t *tracker) converged(ctx context.Context, c client.Client, objects int) b
 		return false
 	}
 	for _, s := range skus.Items {
-		if !planned(s.Generation, s.Status.ObservedGeneration, s.Status.Conditions) {
+		if !envtestutil.Planned(s.Generation, s.Status.ObservedGeneration, s.Status.Conditions) {
 			return false
 		}
 	}
 	for _, g := range groups.Items {
-		if !planned(g.Generation, g.Status.ObservedGeneration, g.Status.Conditions) {
+		if !envtestutil.Planned(g.Generation, g.Status.ObservedGeneration, g.Status.Conditions) {
 			return false
 		}
 	}
 	return true
-}
-
-func planned(gen, observed int64, conds []metav1.Condition) bool {
-	r := meta.FindStatusCondition(conds, licv1.ConditionReady)
-	return observed == gen && r != nil && r.ObservedGeneration == gen
 }
 
 // ---------------------------------------------------------------------------

@@ -12,9 +12,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 	"github.com/licenseops/license-operator/test/envtestutil"
@@ -88,71 +86,25 @@ func dedupe(in []string) []string {
 	return out
 }
 
-type tenantObjects struct {
-	skus   licv1.LicenseSkuList
-	groups licv1.LicenseGroupList
-	users  licv1.UserLicenseList
-}
-
-func list(ns string) *tenantObjects {
-	t := &tenantObjects{}
-	Expect(k8sClient.List(ctx, &t.skus, client.InNamespace(ns))).To(Succeed())
-	Expect(k8sClient.List(ctx, &t.groups, client.InNamespace(ns))).To(Succeed())
-	Expect(k8sClient.List(ctx, &t.users, client.InNamespace(ns))).To(Succeed())
-	return t
-}
-
 // converged: every object planned at its generation.
 func converged(ns string) func() bool {
-	return func() bool {
-		t := list(ns)
-		for _, s := range t.skus.Items {
-			if !planned(s.Generation, s.Status.ObservedGeneration, s.Status.Conditions) {
-				return false
-			}
-		}
-		for _, g := range t.groups.Items {
-			if !planned(g.Generation, g.Status.ObservedGeneration, g.Status.Conditions) {
-				return false
-			}
-		}
-		for _, u := range t.users.Items {
-			if !planned(u.Generation, u.Status.ObservedGeneration, u.Status.Conditions) {
-				return false
-			}
-		}
-		return true
-	}
+	return func() bool { return len(unplanned(ns)) == 0 }
 }
 
 // notConverged describes the first objects not yet planned, for failures.
 func notConverged(ns string) string {
-	t := list(ns)
-	var out []string
-	for _, s := range t.skus.Items {
-		if !planned(s.Generation, s.Status.ObservedGeneration, s.Status.Conditions) {
-			out = append(out, fmt.Sprintf("sku/%s gen %d observed %d", s.Name, s.Generation, s.Status.ObservedGeneration))
-		}
+	u := unplanned(ns)
+	n := len(u)
+	if len(u) > 25 {
+		u = u[:25]
 	}
-	for _, g := range t.groups.Items {
-		if !planned(g.Generation, g.Status.ObservedGeneration, g.Status.Conditions) {
-			out = append(out, fmt.Sprintf("group/%s gen %d observed %d", g.Name, g.Generation, g.Status.ObservedGeneration))
-		}
-	}
-	n := 0
-	for _, u := range t.users.Items {
-		if !planned(u.Generation, u.Status.ObservedGeneration, u.Status.Conditions) {
-			if n++; n <= 5 {
-				out = append(out, fmt.Sprintf("user/%s gen %d observed %d", u.Name, u.Generation, u.Status.ObservedGeneration))
-			}
-		}
-	}
-	return fmt.Sprintf("%d users not planned; %s", n, strings.Join(out, "; "))
+	return fmt.Sprintf("%d objects not planned; %s", n, strings.Join(u, "; "))
 }
 
-func planned(gen, observed int64, conds []metav1.Condition) bool {
-	r := meta.FindStatusCondition(conds, licv1.ConditionReady)
-	return observed == gen && r != nil && r.ObservedGeneration == gen
+func unplanned(ns string) []string {
+	u, err := envtestutil.Unplanned(ctx, k8sClient, ns)
+	Expect(err).NotTo(HaveOccurred())
+	return u
 }
 
 // coldPlanChanges names the objects a freshly started manager would still
