@@ -32,8 +32,16 @@ var (
 		Name: "license_operator_status_writes_total",
 		Help: "Status patches issued, by kind and result (success, conflict, error).",
 	}, []string{"kind", "result"})
+	eventsQueued = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "license_operator_events_queued",
+		Help: "Events waiting in the event lane to be posted (they trail the status writes).",
+	})
+	eventsDropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "license_operator_events_dropped_total",
+		Help: "Events dropped because the event lane's queue was full (events are best-effort; statuses hold the state).",
+	})
 )
 
 func init() {
-	metrics.Registry.MustRegister(skuSeats, skuAssigned, skuRequested, assignmentErrors, planDuration, statusWrites)
+	metrics.Registry.MustRegister(skuSeats, skuAssigned, skuRequested, assignmentErrors, planDuration, statusWrites, eventsQueued, eventsDropped)
 }

@@ -42,8 +42,18 @@ const ControllerName = "license-operator"
 type TenantReconciler struct {
 	// Client reads from the manager's cache and writes to the API server.
 	Client client.Client
-	// Recorder emits the assignment history as events.k8s.io Events.
+	// Recorder emits the assignment history as events.k8s.io Events. Under
+	// a manager (SetupWithManager) events go through a lane that lets them
+	// trail the status writes; see eventLane.
 	Recorder events.EventRecorder
+	// EventQPS paces the events when no status write is in flight
+	// (default DefaultEventQPS), EventQPSWhileWriting while some are
+	// (default DefaultEventQPSWhileWriting; negative for none), and
+	// MaxQueuedEvents bounds the events waiting (default
+	// DefaultMaxQueuedEvents).
+	EventQPS             float64
+	EventQPSWhileWriting float64
+	MaxQueuedEvents      int
 	// MaxConcurrentWrites bounds the status patches in flight per plan.
 	MaxConcurrentWrites int
 	// Now is the clock (tests may replace it).
@@ -51,6 +61,7 @@ type TenantReconciler struct {
 
 	overlay *writeOverlay
 	changes *changeCounter
+	lane    *eventLane
 }
 
 // +kubebuilder:rbac:groups=licensing.licenseops.dev,resources=licenseskus;licensegroups;userlicenses,verbs=get;list;watch
@@ -83,6 +94,9 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 		return ctrl.Result{}, nil
 	}
 	logger.V(1).Info("writing statuses", "releasing", len(releases), "granting", len(grants), "summaries", len(summaries))
+	if r.lane != nil {
+		defer r.lane.writeStarted()()
+	}
 
 	// Release before grant: every status that frees or keeps seats is
 	// written before any status that takes one, so no reader ever sees more
@@ -342,7 +356,11 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, w statusWrite) error
 // it concerns, so a user's first plan costs one or two events, not one per
 // license, and each event's reason says truthfully what happened.
 func (r *TenantReconciler) emitEvents(obj runtime.Object, oldStatus, newStatus *licv1.UserLicenseStatus) {
-	if r.Recorder == nil {
+	var rec events.EventRecorder = r.lane
+	if r.lane == nil {
+		rec = r.Recorder
+	}
+	if rec == nil {
 		return
 	}
 	var assigned, removed, failed []string
@@ -357,13 +375,13 @@ func (r *TenantReconciler) emitEvents(obj runtime.Object, oldStatus, newStatus *
 		}
 	}
 	if len(removed) > 0 {
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseRemoved, "Remove", "%s", joinNotes(removed))
+		rec.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseRemoved, "Remove", "%s", joinNotes(removed))
 	}
 	if len(assigned) > 0 {
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseAssigned, "Assign", "%s", joinNotes(assigned))
+		rec.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseAssigned, "Assign", "%s", joinNotes(assigned))
 	}
 	if len(failed) > 0 {
-		r.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, EventLicenseAssignmentFailed, "Assign", "%s", joinNotes(failed))
+		rec.Eventf(obj, nil, corev1.EventTypeWarning, EventLicenseAssignmentFailed, "Assign", "%s", joinNotes(failed))
 	}
 }
 
@@ -417,8 +435,19 @@ func recordTenantMetrics(ns string, in planner.Input, res *planner.Result) {
 // SetupWithManager registers the tenant controller: events of all three
 // kinds map to their namespace. Update events that only deliver our own
 // status writes are dropped, so writing a plan does not trigger another.
+// With a Recorder, the event lane runs with the manager.
 func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.init()
+	if r.Recorder != nil {
+		busyQPS := r.EventQPSWhileWriting
+		if busyQPS == 0 {
+			busyQPS = DefaultEventQPSWhileWriting
+		}
+		r.lane = newEventLane(r.Recorder, r.EventQPS, busyQPS, r.MaxQueuedEvents, nil)
+		if err := mgr.Add(r.lane); err != nil {
+			return err
+		}
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("tenant").
 		Watches(&licv1.LicenseSku{}, r.eventHandler()).

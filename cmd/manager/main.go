@@ -47,6 +47,9 @@ func main() {
 		concurrentWrites     int
 		qps                  float64
 		recordEvents         bool
+		eventQPS             float64
+		eventQPSWriting      float64
+		maxQueuedEvents      int
 		burst                int
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP); 0 disables it.")
@@ -60,6 +63,9 @@ func main() {
 	flag.IntVar(&concurrentTenants, "max-concurrent-tenants", 4, "Namespaces planned in parallel.")
 	flag.IntVar(&concurrentWrites, "max-concurrent-writes", 32, "Status patches in flight per tenant plan.")
 	flag.BoolVar(&recordEvents, "record-events", true, "Record each change of a user's licenses as an Event (LicenseAssigned, LicenseRemoved, LicenseAssignmentFailed): the assignment history. Costs one API request per changed user.")
+	flag.Float64Var(&eventQPS, "event-qps", controllers.DefaultEventQPS, "Events posted per second when no status write is in flight. Events trail the status writes: statuses are the state users wait for, events the history.")
+	flag.Float64Var(&eventQPSWriting, "event-qps-while-writing", controllers.DefaultEventQPSWhileWriting, "Events posted per second while status writes are in flight (negative: none until they end).")
+	flag.IntVar(&maxQueuedEvents, "max-queued-events", controllers.DefaultMaxQueuedEvents, "Events waiting to be posted; beyond it new events are dropped and counted in license_operator_events_dropped_total.")
 	flag.Float64Var(&qps, "kube-api-qps", 200, "Client-side rate limit for API requests per second (0 or negative: no limit).")
 	flag.IntVar(&burst, "kube-api-burst", 400, "Client-side burst for API requests.")
 	opts := zap.Options{Development: false}
@@ -123,6 +129,7 @@ func main() {
 	}
 	if recordEvents {
 		r.Recorder = mgr.GetEventRecorder(controllers.ControllerName)
+		r.EventQPS, r.EventQPSWhileWriting, r.MaxQueuedEvents = eventQPS, eventQPSWriting, maxQueuedEvents
 	}
 	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: concurrentTenants}); err != nil {
 		setupLog.Error(err, "unable to set up controller", "controller", "tenant")

@@ -31,6 +31,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,6 +54,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -78,6 +80,7 @@ var (
 	eventsFlag  = flag.Bool("events", true, "--record-events of the manager under test")
 	managerFlag = flag.String("manager", "bin/manager", "manager binary to run")
 	verbose     = flag.Bool("v", false, "stream the manager's log to stderr")
+	profileDir  = flag.String("profile-dir", "", "if set, write CPU profiles of the manager and the API server taken during the cold convergence and the fan-out to this directory")
 )
 
 var scheme = runtime.NewScheme()
@@ -147,6 +150,9 @@ func runSize(n int) (*sizeResult, error) {
 	api.Configure().
 		Set("max-requests-inflight", "3000").
 		Set("max-mutating-requests-inflight", "1500")
+	if *profileDir != "" {
+		api.Configure().Set("profiling", "true")
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting control plane: %w", err)
@@ -181,17 +187,6 @@ func runSize(n int) (*sizeResult, error) {
 	if err := c.List(ctx, floorUsers, client.InNamespace("floor")); err != nil {
 		return nil, err
 	}
-	for round, workers := range []int{16, 32, 64} {
-		d, err := floorPatch(ctx, c, floorUsers.Items, workers, round)
-		if err != nil {
-			return nil, err
-		}
-		logf("N=%d: floor with %d workers: %v (%.0f patches/s)", n, workers, d.Round(time.Millisecond), float64(n)/d.Seconds())
-		if res.floor == 0 || d < res.floor {
-			res.floor, res.floorWorkers = d, workers
-		}
-	}
-
 	// The tenant.
 	if err := createNamespace(ctx, c, benchNS); err != nil {
 		return nil, err
@@ -209,17 +204,19 @@ func runSize(n int) (*sizeResult, error) {
 
 	// Cold convergence: manager started on the existing objects.
 	logf("N=%d: starting the manager (cold)", n)
+	cpu0 := sampleCPU(0)
 	start := time.Now()
 	mgr, err := startManager(kubeconfig)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { mgr.stop() }()
+	profiles(cfg, mgr, fmt.Sprintf("cold-%d", n))
 	if err := waitFor(10*time.Minute, func() bool { return tr.converged(ctx, c, objects) }); err != nil {
 		return nil, fmt.Errorf("cold convergence: %w", err)
 	}
 	res.cold = time.Since(start)
-	logf("N=%d: cold convergence %v", n, res.cold.Round(time.Millisecond))
+	logf("N=%d: cold convergence %v, %v", n, res.cold.Round(time.Millisecond), sampleCPU(mgr.pid()).sub(cpu0))
 	m, err := mgr.metrics()
 	if err != nil {
 		return nil, err
@@ -232,7 +229,32 @@ func runSize(n int) (*sizeResult, error) {
 	if err := settled(mgr); err != nil {
 		return nil, err
 	}
-	logf("N=%d: event flush settled after %v", n, time.Since(settle).Round(time.Millisecond))
+	var evs eventsv1.EventList
+	if err := c.List(ctx, &evs, client.InNamespace(benchNS)); err != nil {
+		return nil, err
+	}
+	m, err = mgr.metrics()
+	if err != nil {
+		return nil, err
+	}
+	logf("N=%d: events posted %v after convergence: %d in the namespace, %.0f dropped by the manager", n,
+		time.Since(settle).Round(time.Millisecond), len(evs.Items), m.counter("license_operator_events_dropped_total", nil))
+
+	// Floor: the same statuses, written by a bare client to the floor
+	// namespace's users (which nobody watches but the API server's cache).
+	statuses := tr.statuses()
+	logf("N=%d: status JSON: %s", n, statusSizes(statuses))
+	for round, workers := range []int{16, 32, 64} {
+		cpu0 := sampleCPU(0)
+		d, err := floorWrite(ctx, c, floorUsers.Items, statuses, workers, round)
+		if err != nil {
+			return nil, err
+		}
+		logf("N=%d: floor with %d workers: %v (%.0f writes/s), %v", n, workers, d.Round(time.Millisecond), float64(n)/d.Seconds(), sampleCPU(0).sub(cpu0))
+		if res.floor == 0 || d < res.floor {
+			res.floor, res.floorWorkers = d, workers
+		}
+	}
 	if m, err = mgr.metrics(); err != nil {
 		return nil, err
 	}
@@ -270,7 +292,9 @@ func runSize(n int) (*sizeResult, error) {
 
 	// Fan-out: one group change flips every user; single-user changes
 	// are timed while it converges.
-	res.fanout, res.p50, res.p99, err = fanout(ctx, c, tr, n)
+	cpu0 = sampleCPU(mgr.pid())
+	profiles(cfg, mgr, fmt.Sprintf("fanout-%d", n))
+	res.fanout, res.p50, res.p99, err = fanout(ctx, c, tr, n, func() string { return sampleCPU(mgr.pid()).sub(cpu0).String() })
 	if err != nil {
 		return nil, err
 	}
@@ -288,30 +312,47 @@ func floorUser(ns string, i int) *licv1.UserLicense {
 	}
 }
 
-// floorPatch writes a status of the size the manager writes to every user,
-// with the same request the manager uses (an update of the status
-// subresource at the read resourceVersion), and returns the wall time.
-func floorPatch(ctx context.Context, c client.Client, users []licv1.UserLicense, workers, round int) (time.Duration, error) {
-	now := metav1.NewTime(time.Now().Truncate(time.Second))
+// floorWrite writes to every floor user the status the manager converged
+// the tenant's user of the same name to (the very bytes the manager wrote),
+// with the same request the manager uses: an update of the status
+// subresource at the read resourceVersion. Each round moves every
+// lastTransitionTime by a second, so every write is a real change of the
+// same size. It returns the wall time.
+func floorWrite(ctx context.Context, c client.Client, users []licv1.UserLicense, statuses map[string]licv1.UserLicenseStatus, workers, round int) (time.Duration, error) {
+	shift := metav1.NewTime(time.Now().Truncate(time.Second).Add(time.Duration(round) * time.Second))
+	for i := range users {
+		u := &users[i]
+		st, ok := statuses[u.Name]
+		if !ok {
+			return 0, fmt.Errorf("no converged status for %s", u.Name)
+		}
+		st = *st.DeepCopy()
+		st.ObservedGeneration = u.Generation
+		for j := range st.Licenses {
+			st.Licenses[j].LastTransitionTime = shift
+		}
+		for j := range st.Conditions {
+			st.Conditions[j].ObservedGeneration = u.Generation
+			st.Conditions[j].LastTransitionTime = shift
+		}
+		u.Status = st
+	}
 	start := time.Now()
 	err := parallel(len(users), workers, func(i int) error {
-		u := &users[i]
-		u.Status = licv1.UserLicenseStatus{
-			ObservedGeneration: u.Generation,
-			Licenses: []licv1.LicenseStatus{{
-				SKU: fmt.Sprintf("sku-%02d", round), SkuPartNumber: "PART", State: licv1.LicenseStateActive,
-				AssignedBy:   []string{"Group/g001", "Group/g017"},
-				EnabledPlans: []string{"PLAN_00", "PLAN_01", "PLAN_02", "PLAN_03", "PLAN_04"}, LastTransitionTime: now,
-			}},
-			Groups: []string{"g001", "g017"},
-			Conditions: []metav1.Condition{
-				{Type: "Ready", Status: metav1.ConditionTrue, Reason: "AllLicensesActive", Message: "all licenses are active", LastTransitionTime: now, ObservedGeneration: u.Generation},
-				{Type: "DuplicatePlans", Status: metav1.ConditionFalse, Reason: "NoDuplicatePlans", Message: "no service plan is enabled twice", LastTransitionTime: now, ObservedGeneration: u.Generation},
-			},
-		}
-		return c.Status().Update(ctx, u)
+		return c.Status().Update(ctx, &users[i])
 	})
 	return time.Since(start), err
+}
+
+// statusSizes describes the JSON size of the statuses.
+func statusSizes(statuses map[string]licv1.UserLicenseStatus) string {
+	total, largest := 0, 0
+	for _, st := range statuses {
+		b, _ := json.Marshal(st)
+		total += len(b)
+		largest = max(largest, len(b))
+	}
+	return fmt.Sprintf("%d statuses, %.0f bytes on average, %d at most", len(statuses), float64(total)/float64(max(1, len(statuses))), largest)
 }
 
 // createTenant makes 20 SKUs (one scarce), 200 groups (half by selector,
@@ -411,7 +452,7 @@ func dedupe(s []string) []string {
 
 // fanout swaps the fan-out group's SKU back and forth until -tries single
 // user changes have been timed, and returns the first fan-out's time.
-func fanout(ctx context.Context, c client.Client, tr *tracker, n int) (first, p50, p99 time.Duration, err error) {
+func fanout(ctx context.Context, c client.Client, tr *tracker, n int, cpu func() string) (first, p50, p99 time.Duration, err error) {
 	target := "fan-b"
 	swap := func() error {
 		g := &licv1.LicenseGroup{}
@@ -447,7 +488,7 @@ func fanout(ctx context.Context, c client.Client, tr *tracker, n int) (first, p5
 		case <-done:
 			if first == 0 {
 				first = time.Since(start)
-				logf("N=%d: fan-out converged in %v", n, first.Round(time.Millisecond))
+				logf("N=%d: fan-out converged in %v, %s", n, first.Round(time.Millisecond), cpu())
 			}
 			// Keep the system under load for the remaining tries.
 			if target == "fan-b" {
@@ -550,6 +591,17 @@ func newTracker(ctx context.Context, cfg *rest.Config) (*tracker, error) {
 }
 
 func (t *tracker) stop() { t.cancel() }
+
+// statuses returns the current status of every user, by name.
+func (t *tracker) statuses() map[string]licv1.UserLicenseStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := make(map[string]licv1.UserLicenseStatus, len(t.users))
+	for name, u := range t.users {
+		m[name] = u.Status
+	}
+	return m
+}
 
 func (t *tracker) update(o any) {
 	u, ok := o.(*licv1.UserLicense)
@@ -711,6 +763,13 @@ func startManager(kubeconfig string) (*managerProc, error) {
 	return p, nil
 }
 
+func (p *managerProc) pid() int {
+	if p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 func (p *managerProc) stop() {
 	if p.cmd.Process == nil {
 		return
@@ -737,6 +796,40 @@ func (p *managerProc) memory() (heap, rss float64, err error) {
 		return 0, 0, err
 	}
 	return m.gauge("go_memstats_heap_alloc_bytes"), m.gauge("process_resident_memory_bytes"), nil
+}
+
+// profiles starts CPU profiles of the manager and the API server in the
+// background when -profile-dir is set.
+func profiles(cfg *rest.Config, mgr *managerProc, name string) {
+	if *profileDir == "" {
+		return
+	}
+	const seconds = "8"
+	go func() {
+		resp, err := http.Get("http://" + mgr.pprof + "/debug/pprof/profile?seconds=" + seconds)
+		if err != nil {
+			logf("profile: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		_ = os.WriteFile(filepath.Join(*profileDir, name+"-manager.pprof"), b, 0o644)
+	}()
+	go func() {
+		hc, err := rest.HTTPClientFor(cfg)
+		if err != nil {
+			logf("profile: %v", err)
+			return
+		}
+		resp, err := hc.Get(cfg.Host + "/debug/pprof/profile?seconds=" + seconds)
+		if err != nil {
+			logf("profile: %v", err)
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		_ = os.WriteFile(filepath.Join(*profileDir, name+"-apiserver.pprof"), b, 0o644)
+	}()
 }
 
 type metricSet map[string]*dto.MetricFamily
