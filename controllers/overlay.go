@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"slices"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -20,10 +21,15 @@ type writeOverlay struct {
 	mu sync.Mutex
 	// by namespace, then object UID.
 	entries map[string]map[types.UID]*overlayEntry
-	// ownRV is the resourceVersion of our last write of each object, until
-	// the informer delivers it, so that our own writes do not re-trigger
-	// plans (see isOwnWrite).
-	ownRV map[types.UID]string
+	// ownRV holds the resourceVersions of our writes of each object (in
+	// write order) until the informer delivers them, so that our own writes
+	// do not re-trigger plans (see classifyUpdate).
+	ownRV map[types.UID][]string
+	// inflight holds, per object whose write is in flight, the
+	// resourceVersions of the update events delivered meanwhile: the watch
+	// can deliver our write before its response arrives, and only the
+	// response tells whether the event was ours.
+	inflight map[types.UID][]string
 }
 
 type overlayEntry struct {
@@ -32,7 +38,7 @@ type overlayEntry struct {
 }
 
 func newWriteOverlay() *writeOverlay {
-	return &writeOverlay{entries: map[string]map[types.UID]*overlayEntry{}, ownRV: map[types.UID]string{}}
+	return &writeOverlay{entries: map[string]map[types.UID]*overlayEntry{}, ownRV: map[types.UID][]string{}, inflight: map[types.UID][]string{}}
 }
 
 // record notes that obj (as returned by the API server) replaced the version
@@ -52,21 +58,73 @@ func (o *writeOverlay) record(preRV string, obj client.Object) {
 	}
 	e.stale[preRV] = struct{}{}
 	e.obj = obj
-	o.ownRV[obj.GetUID()] = obj.GetResourceVersion()
+	if !slices.Contains(o.inflight[obj.GetUID()], obj.GetResourceVersion()) {
+		uid := obj.GetUID() // its event is still to come
+		o.ownRV[uid] = append(o.ownRV[uid], obj.GetResourceVersion())
+	}
 }
 
-// isOwnWrite reports whether an update event delivers the version our last
-// write of the object produced; such an event carries nothing the planner
-// does not already know.
-func (o *writeOverlay) isOwnWrite(obj client.Object) bool {
+// beginWrite marks a write of the object in flight, before it is sent.
+func (o *writeOverlay) beginWrite(uid types.UID) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	rv, ok := o.ownRV[obj.GetUID()]
-	if !ok {
-		return false
+	o.inflight[uid] = []string{}
+}
+
+// endWrite ends the write begun by beginWrite; writtenRV is the version the
+// write produced ("" if it failed), and must be recorded first on success.
+// It reports whether an update event delivered meanwhile was not our write,
+// i.e. whether the tenant must be planned again.
+func (o *writeOverlay) endWrite(uid types.UID, writtenRV string) (replan bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, rv := range o.inflight[uid] {
+		if rv != writtenRV {
+			replan = true
+		}
 	}
-	delete(o.ownRV, obj.GetUID())
-	return rv == obj.GetResourceVersion()
+	delete(o.inflight, uid)
+	return replan
+}
+
+// Update events are classified by classifyUpdate.
+type updateKind int
+
+const (
+	// updateExternal: a change the planner has not seen.
+	updateExternal updateKind = iota
+	// updateOwn: the version our last write produced.
+	updateOwn
+	// updateParked: delivered while a write of the object is in flight;
+	// endWrite decides.
+	updateParked
+)
+
+// classifyUpdate tells an update event that delivers our own write (it
+// carries nothing the planner does not already know) from an external
+// change.
+func (o *writeOverlay) classifyUpdate(obj client.Object) updateKind {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	uid, rv := obj.GetUID(), obj.GetResourceVersion()
+	if own, ok := o.ownRV[uid]; ok {
+		// Events arrive in order: ours up to this one are delivered.
+		if i := slices.Index(own, rv); i >= 0 {
+			if i == len(own)-1 {
+				delete(o.ownRV, uid)
+			} else {
+				o.ownRV[uid] = own[i+1:]
+			}
+			return updateOwn
+		}
+		// Someone else's change: the versions we wrote are history.
+		delete(o.ownRV, uid)
+	}
+	if parked, ok := o.inflight[uid]; ok {
+		o.inflight[uid] = append(parked, rv)
+		return updateParked
+	}
+	return updateExternal
 }
 
 // forget drops everything known about a deleted object.
@@ -74,6 +132,7 @@ func (o *writeOverlay) forget(obj client.Object) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	delete(o.ownRV, obj.GetUID())
+	delete(o.inflight, obj.GetUID())
 	if ns := o.entries[obj.GetNamespace()]; ns != nil {
 		delete(ns, obj.GetUID())
 	}

@@ -65,3 +65,84 @@ func TestWriteOverlay(t *testing.T) {
 		t.Fatalf("prune must drop entries of deleted objects, size %d", o.size())
 	}
 }
+
+func TestClassifyUpdate(t *testing.T) {
+	const uid = types.UID("uid-ann")
+	ev := func(rv string) *licv1.UserLicense { return userAt(rv, 0) }
+
+	t.Run("our write delivered after its response", func(t *testing.T) {
+		o := newWriteOverlay()
+		o.beginWrite(uid)
+		o.record("1", userAt("2", 1))
+		if o.endWrite(uid, "2") {
+			t.Fatal("no event during the write: nothing to re-plan")
+		}
+		if k := o.classifyUpdate(ev("2")); k != updateOwn {
+			t.Fatalf("our write classified %v, want own", k)
+		}
+		if k := o.classifyUpdate(ev("3")); k != updateExternal {
+			t.Fatalf("a later change classified %v, want external", k)
+		}
+	})
+
+	t.Run("our write delivered before its response", func(t *testing.T) {
+		o := newWriteOverlay()
+		o.beginWrite(uid)
+		if k := o.classifyUpdate(ev("2")); k != updateParked {
+			t.Fatalf("an event during the write classified %v, want parked", k)
+		}
+		o.record("1", userAt("2", 1))
+		if o.endWrite(uid, "2") {
+			t.Fatal("the parked event was our write: nothing to re-plan")
+		}
+		if k := o.classifyUpdate(ev("3")); k != updateExternal {
+			t.Fatalf("the next change classified %v, want external (no stale own version left)", k)
+		}
+	})
+
+	t.Run("someone else's change during our write", func(t *testing.T) {
+		o := newWriteOverlay()
+		o.beginWrite(uid)
+		if k := o.classifyUpdate(ev("2")); k != updateParked {
+			t.Fatalf("classified %v, want parked", k)
+		}
+		if !o.endWrite(uid, "") { // our write conflicted
+			t.Fatal("a change that was not our write must re-plan")
+		}
+		o.beginWrite(uid)
+		o.classifyUpdate(ev("5"))
+		o.classifyUpdate(ev("6"))
+		o.record("4", userAt("5", 1))
+		if !o.endWrite(uid, "5") {
+			t.Fatal("our write and a later change: the later change must re-plan")
+		}
+	})
+
+	t.Run("two writes before either event", func(t *testing.T) {
+		o := newWriteOverlay()
+		o.beginWrite(uid)
+		o.record("1", userAt("2", 1))
+		o.endWrite(uid, "2")
+		o.beginWrite(uid)
+		if k := o.classifyUpdate(ev("2")); k != updateOwn {
+			t.Fatalf("our first write, delivered during the second, classified %v, want own", k)
+		}
+		o.record("2", userAt("3", 2))
+		if o.endWrite(uid, "3") {
+			t.Fatal("nothing external happened")
+		}
+		if k := o.classifyUpdate(ev("3")); k != updateOwn {
+			t.Fatalf("our second write classified %v, want own", k)
+		}
+	})
+
+	t.Run("deleted during the write", func(t *testing.T) {
+		o := newWriteOverlay()
+		o.beginWrite(uid)
+		o.classifyUpdate(ev("2"))
+		o.forget(userAt("2", 0))
+		if o.endWrite(uid, "") {
+			t.Fatal("the deletion event re-plans; the write must not")
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,7 +70,7 @@ type TenantReconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile plans the namespace req.Name and writes the differences.
-func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
+func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request) (result ctrl.Result, retErr error) {
 	ns := req.Name
 	logger := log.FromContext(ctx).WithValues("tenant", ns)
 	r.init()
@@ -102,8 +103,17 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	// written before any status that takes one, so no reader ever sees more
 	// holders than capacity. If a release fails, no grant is written.
 	stale := func() bool { return r.changes.get(ns) != seenChanges }
+	// Set when an update event delivered during a write turns out not to
+	// be ours (see writeOverlay.classifyUpdate): that change was not
+	// queued, so this plan re-queues the tenant.
+	var missed atomic.Bool
+	defer func() {
+		if missed.Load() && result.IsZero() && retErr == nil {
+			result = ctrl.Result{RequeueAfter: time.Millisecond}
+		}
+	}()
 	for _, phase := range [][]statusWrite{releases, grants, summaries} {
-		aborted, err := r.apply(ctx, phase, stale)
+		aborted, err := r.apply(ctx, phase, stale, &missed)
 		if err != nil {
 			if onlyConflicts(err) {
 				// Objects changed under the plan: their events re-plan the
@@ -114,7 +124,8 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 			return ctrl.Result{}, err
 		}
 		if aborted {
-			// The event that made the plan stale has re-queued the tenant.
+			// The event that made the plan stale has re-queued the tenant
+			// (or missed has).
 			logger.V(1).Info("plan superseded by newer changes; re-planning")
 			return ctrl.Result{}, nil
 		}
@@ -281,7 +292,7 @@ const minWriteBeforeAbort = 250 * time.Millisecond
 // nothing is dropped: the next plan recomputes what is still to be written).
 // When stale() turns true it stops launching writes, waits for those in
 // flight and reports aborted.
-func (r *TenantReconciler) apply(ctx context.Context, phase []statusWrite, stale func() bool) (aborted bool, err error) {
+func (r *TenantReconciler) apply(ctx context.Context, phase []statusWrite, stale func() bool, missed *atomic.Bool) (aborted bool, err error) {
 	if len(phase) == 0 {
 		return false, nil
 	}
@@ -306,7 +317,7 @@ func (r *TenantReconciler) apply(ctx context.Context, phase []statusWrite, stale
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := r.patchStatus(ctx, w); err != nil {
+			if err := r.patchStatus(ctx, w, missed); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
@@ -327,13 +338,26 @@ var errConflict = errors.New("object changed since it was planned")
 // An update rather than a merge patch, because a merge patch computed from
 // typed objects cannot tell "0" from "absent" and would never write a zero
 // count that was not there before.
-func (r *TenantReconciler) patchStatus(ctx context.Context, w statusWrite) error {
-	preRV := w.observed.GetResourceVersion()
+//
+// An update event of the object delivered while the write is in flight is
+// parked by the event handler; once the write returns, an event that was
+// not this write marks the tenant changed and sets missed.
+func (r *TenantReconciler) patchStatus(ctx context.Context, w statusWrite, missed *atomic.Bool) error {
+	preRV, uid := w.observed.GetResourceVersion(), w.observed.GetUID()
+	r.overlay.beginWrite(uid)
 	err := r.Client.Status().Update(ctx, w.desired, client.FieldOwner(ControllerName))
+	writtenRV := ""
+	if err == nil {
+		r.overlay.record(preRV, w.desired)
+		writtenRV = w.desired.GetResourceVersion()
+	}
+	if r.overlay.endWrite(uid, writtenRV) {
+		r.changes.inc(w.observed.GetNamespace())
+		missed.Store(true)
+	}
 	switch {
 	case err == nil:
 		statusWrites.WithLabelValues(w.kind, "success").Inc()
-		r.overlay.record(preRV, w.desired)
 		if w.newUser != nil {
 			r.emitEvents(w.desired, w.oldUser, w.newUser)
 		}
@@ -467,8 +491,8 @@ func (r *TenantReconciler) eventHandler() handler.EventHandler {
 	return handler.Funcs{
 		CreateFunc: func(_ context.Context, e event.CreateEvent, q queue) { enqueue(e.Object, q) },
 		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q queue) {
-			if r.overlay.isOwnWrite(e.ObjectNew) {
-				return
+			if r.overlay.classifyUpdate(e.ObjectNew) != updateExternal {
+				return // ours, or parked until the write in flight returns
 			}
 			enqueue(e.ObjectNew, q)
 		},

@@ -222,6 +222,8 @@ func runSize(n int) (*sizeResult, error) {
 		return nil, err
 	}
 	res.amplification = m.counter("license_operator_status_writes_total", nil) / float64(objects)
+	logf("N=%d: %d plans, %.0f status writes (%.0f conflicts)", n, m.histogramCount("license_operator_plan_duration_seconds"),
+		m.counter("license_operator_status_writes_total", nil), m.counter("license_operator_status_writes_total", map[string]string{"result": "conflict"}))
 
 	// Idle, once the events of the convergence are flushed: the recorder
 	// posts them asynchronously after the statuses are written.
@@ -294,7 +296,18 @@ func runSize(n int) (*sizeResult, error) {
 	// are timed while it converges.
 	cpu0 = sampleCPU(mgr.pid())
 	profiles(cfg, mgr, fmt.Sprintf("fanout-%d", n))
-	res.fanout, res.p50, res.p99, err = fanout(ctx, c, tr, n, func() string { return sampleCPU(mgr.pid()).sub(cpu0).String() })
+	m0, err := mgr.metrics()
+	if err != nil {
+		return nil, err
+	}
+	res.fanout, res.p50, res.p99, err = fanout(ctx, c, tr, n, func() string {
+		s := sampleCPU(mgr.pid()).sub(cpu0).String()
+		if m, err := mgr.metrics(); err == nil {
+			s += fmt.Sprintf(", %d plans, %.0f status writes", m.histogramCount("license_operator_plan_duration_seconds")-m0.histogramCount("license_operator_plan_duration_seconds"),
+				m.counter("license_operator_status_writes_total", nil)-m0.counter("license_operator_status_writes_total", nil))
+		}
+		return s
+	})
 	if err != nil {
 		return nil, err
 	}
