@@ -802,8 +802,11 @@ func (p *managerProc) memory() (heap, rss float64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if *profileDir != "" {
+		_ = os.WriteFile(filepath.Join(*profileDir, fmt.Sprintf("heap-%d.pprof", time.Now().Unix())), b, 0o644)
+	}
 	m, err := p.metrics()
 	if err != nil {
 		return 0, 0, err
