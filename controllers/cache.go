@@ -126,9 +126,9 @@ func exact[T any](s []T) []T {
 // sharer hands out one shared copy of each distinct string list and label
 // set it has seen.
 type sharer struct {
-	mu     sync.Mutex
-	max    int
-	lists  map[string][]string
+	mu        sync.Mutex
+	max       int
+	lists     map[string][]string
 	labelSets map[string]map[string]string
 }
 
