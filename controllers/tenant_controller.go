@@ -108,8 +108,8 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	// queued, so this plan re-queues the tenant.
 	var missed atomic.Bool
 	defer func() {
-		if missed.Load() && result.IsZero() && retErr == nil {
-			result = ctrl.Result{RequeueAfter: time.Millisecond}
+		if missed.Load() && retErr == nil && (result.RequeueAfter == 0 || result.RequeueAfter > replanAfterMissed) {
+			result = ctrl.Result{RequeueAfter: replanAfterMissed}
 		}
 	}()
 	for _, phase := range [][]statusWrite{releases, grants, summaries} {
@@ -132,6 +132,10 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	}
 	return ctrl.Result{}, nil
 }
+
+// replanAfterMissed re-queues a tenant whose change was delivered while one
+// of its writes was in flight (see missed in Reconcile).
+const replanAfterMissed = time.Millisecond
 
 // onlyConflicts reports whether every error of an aggregate is a conflict.
 func onlyConflicts(err error) bool {

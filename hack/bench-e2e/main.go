@@ -78,12 +78,16 @@ var (
 	skusFlag    = flag.Int("skus", 20, "LicenseSkus per tenant")
 	writersFlag = flag.Int("manager-writes", 16, "--max-concurrent-writes of the manager under test")
 	eventsFlag  = flag.Bool("events", true, "--record-events of the manager under test")
+	floorFlag   = flag.String("floor-workers", "16,32,64", "worker counts tried for the floor (the best is kept)")
 	managerFlag = flag.String("manager", "bin/manager", "manager binary to run")
 	verbose     = flag.Bool("v", false, "stream the manager's log to stderr")
 	profileDir  = flag.String("profile-dir", "", "if set, write CPU profiles of the manager and the API server taken during the cold convergence and the fan-out to this directory")
 )
 
-var scheme = runtime.NewScheme()
+var (
+	scheme       = runtime.NewScheme()
+	floorWorkers []int
+)
 
 func main() {
 	flag.Parse()
@@ -100,6 +104,13 @@ func main() {
 		sizes = append(sizes, n)
 	}
 	slices.Sort(sizes)
+	for _, s := range strings.Split(*floorFlag, ",") {
+		w, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || w <= 0 {
+			fatalf("-floor-workers: %q is not a positive number", s)
+		}
+		floorWorkers = append(floorWorkers, w)
+	}
 
 	results := make([]*sizeResult, 0, len(sizes))
 	for _, n := range sizes {
@@ -252,7 +263,7 @@ func runSize(n int) (*sizeResult, error) {
 		return nil, err
 	}
 	logf("N=%d: status JSON: %s", n, statusSizes(statuses))
-	for round, workers := range []int{16, 32, 64} {
+	for round, workers := range floorWorkers {
 		cpu0 := sampleCPU(0)
 		d, err := floorWrite(ctx, c, floorUsers.Items, statuses, workers, round)
 		if err != nil {
