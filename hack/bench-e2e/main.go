@@ -81,7 +81,7 @@ var (
 	floorFlag   = flag.String("floor-workers", "16,32,64", "worker counts tried for the floor (the best is kept)")
 	managerFlag = flag.String("manager", "bin/manager", "manager binary to run")
 	verbose     = flag.Bool("v", false, "stream the manager's log to stderr")
-	profileDir  = flag.String("profile-dir", "", "if set, write CPU profiles of the manager and the API server taken during the cold convergence and the fan-out to this directory")
+	profileDir  = flag.String("profile-dir", "", "if set, write to this directory CPU profiles of the manager taken during the cold convergence and the fan-out, and its heap profile")
 )
 
 var (
@@ -161,9 +161,6 @@ func runSize(n int) (*sizeResult, error) {
 	api.Configure().
 		Set("max-requests-inflight", "3000").
 		Set("max-mutating-requests-inflight", "1500")
-	if *profileDir != "" {
-		api.Configure().Set("profiling", "true")
-	}
 	cfg, err := env.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting control plane: %w", err)
@@ -222,7 +219,7 @@ func runSize(n int) (*sizeResult, error) {
 		return nil, err
 	}
 	defer func() { mgr.stop() }()
-	profiles(cfg, mgr, fmt.Sprintf("cold-%d", n))
+	profiles(mgr, fmt.Sprintf("cold-%d", n))
 	if err := waitFor(10*time.Minute, func() bool { return tr.converged(ctx, c, objects) }); err != nil {
 		return nil, fmt.Errorf("cold convergence: %w", err)
 	}
@@ -313,7 +310,7 @@ func runSize(n int) (*sizeResult, error) {
 	// Fan-out: one group change flips every user; single-user changes
 	// are timed while it converges.
 	cpu0 = sampleCPU(mgr.pid())
-	profiles(cfg, mgr, fmt.Sprintf("fanout-%d", n))
+	profiles(mgr, fmt.Sprintf("fanout-%d", n))
 	m0, err := mgr.metrics()
 	if err != nil {
 		return nil, err
@@ -832,9 +829,9 @@ func (p *managerProc) memory() (heap, rss float64, err error) {
 	return m.gauge("go_memstats_heap_alloc_bytes"), m.gauge("process_resident_memory_bytes"), nil
 }
 
-// profiles starts CPU profiles of the manager and the API server in the
-// background when -profile-dir is set.
-func profiles(cfg *rest.Config, mgr *managerProc, name string) {
+// profiles starts a CPU profile of the manager in the background when
+// -profile-dir is set.
+func profiles(mgr *managerProc, name string) {
 	if *profileDir == "" {
 		return
 	}
@@ -848,21 +845,6 @@ func profiles(cfg *rest.Config, mgr *managerProc, name string) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		_ = os.WriteFile(filepath.Join(*profileDir, name+"-manager.pprof"), b, 0o644)
-	}()
-	go func() {
-		hc, err := rest.HTTPClientFor(cfg)
-		if err != nil {
-			logf("profile: %v", err)
-			return
-		}
-		resp, err := hc.Get(cfg.Host + "/debug/pprof/profile?seconds=" + seconds)
-		if err != nil {
-			logf("profile: %v", err)
-			return
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		_ = os.WriteFile(filepath.Join(*profileDir, name+"-apiserver.pprof"), b, 0o644)
 	}()
 }
 
