@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -41,6 +42,9 @@ func main() {
 		pprofAddr            string
 		enableLeaderElection bool
 		leaderElectionNS     string
+		leaseDuration        time.Duration
+		renewDeadline        time.Duration
+		retryPeriod          time.Duration
 		enableHTTP2          bool
 		namespaces           string
 		concurrentTenants    int
@@ -57,6 +61,9 @@ func main() {
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes.")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address of the pprof endpoint (e.g. 127.0.0.1:6060); empty disables it.")
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false, "Enable leader election, so only one replica writes statuses.")
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a standby waits before taking over a lease that was not renewed.")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew its lease before it gives up and exits (so it never writes without the lease). Raise it, with the lease duration, to ride out longer API server outages without a restart, at the cost of a slower failover.")
+	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often leader election is retried.")
 	flag.StringVar(&leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace).")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 (off by default: CVE-2023-44487, CVE-2023-39325).")
 	flag.StringVar(&namespaces, "namespaces", "", "Comma-separated tenant namespaces to manage (default: all).")
@@ -112,6 +119,9 @@ func main() {
 		LeaderElection:          enableLeaderElection,
 		LeaderElectionID:        "license-operator.licensing.licenseops.dev",
 		LeaderElectionNamespace: leaderElectionNS,
+		LeaseDuration:           &leaseDuration,
+		RenewDeadline:           &renewDeadline,
+		RetryPeriod:             &retryPeriod,
 		// main exits as soon as the manager stops, so the lease can be
 		// released at once: a rolling update fails over without waiting for
 		// the lease to expire.

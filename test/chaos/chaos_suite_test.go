@@ -81,6 +81,10 @@ var _ = BeforeSuite(func() {
 
 var _ = AfterSuite(func() {
 	cancel()
+	if replacedAPIServer != nil {
+		_ = replacedAPIServer.Process.Signal(syscall.SIGTERM)
+		_ = replacedAPIServer.Wait()
+	}
 	if testEnv != nil {
 		Expect(testEnv.Stop()).To(Succeed())
 	}

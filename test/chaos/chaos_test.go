@@ -176,4 +176,31 @@ var _ = Describe("Manager under faults", func() {
 		Expect(coldPlanChanges(ns)).To(BeEmpty())
 		Expect(m.alive()).To(BeTrue())
 	})
+
+	It("recovers when the API server is stopped and restarted, without a restart of its own", func() {
+		ns := newTenant("apiserver-restart")
+		createTenant(ns, 40, 4, 2, 6)
+		// With leader election, as deployed: a leader that cannot renew its
+		// lease within the renew deadline exits (it must not write without
+		// it), so the deadline is raised above the outage.
+		m := startManager("apiserver-restart", ns, "--leader-elect", "--leader-election-namespace="+ns,
+			"--leader-elect-lease-duration=60s", "--leader-elect-renew-deadline=45s")
+		defer m.stop()
+		Eventually(converged(ns)).Should(BeTrue())
+
+		By("stopping kube-apiserver for 10s")
+		args := stopAPIServer()
+		time.Sleep(10 * time.Second)
+		Expect(m.alive()).To(BeTrue(), "the manager must ride out a stopped API server:\n%s", m.logTail())
+
+		By("restarting it (same port, certificates and etcd), then changing the tenant")
+		startAPIServer(args)
+		sku := &licv1.LicenseSku{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "sku-0"}, sku)).To(Succeed())
+		sku.Spec.Subscriptions[0].Seats += 7
+		Expect(k8sClient.Update(ctx, sku)).To(Succeed())
+		Eventually(converged(ns)).Should(BeTrue(), func() string { return notConverged(ns) + "\n" + m.logTail() })
+		Expect(coldPlanChanges(ns)).To(BeEmpty())
+		Expect(m.alive()).To(BeTrue())
+	})
 })
