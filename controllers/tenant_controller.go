@@ -210,48 +210,64 @@ func (r *TenantReconciler) now() time.Time {
 	return time.Now()
 }
 
-// statusWrite is one status patch: from the observed object to the desired one.
+// statusWrite is one status write: from the observed object to the
+// planned status. The object to send is built only when the write is
+// launched (desired), so a plan cut short by a newer change has not copied
+// the statuses it never wrote: under a fan-out of N users every re-plan
+// would otherwise copy up to N objects.
 type statusWrite struct {
 	kind     string
 	observed client.Object
-	desired  client.Object
-	// for UserLicenses: the statuses before and after, for events.
-	oldUser, newUser *licv1.UserLicenseStatus
+	// desired builds the object to send: a copy of observed with the
+	// planned status (a private copy: the planner's statuses share
+	// read-only slices, and the response is decoded into this object).
+	desired func() client.Object
+	// for UserLicenses: the planned status, for events.
+	newUser *licv1.UserLicenseStatus
 }
 
-// writes turns the plan into ordered status patches.
+// writes turns the plan into ordered status writes.
 func (r *TenantReconciler) writes(in planner.Input, res *planner.Result) (releases, grants, summaries []statusWrite) {
-	for i, u := range res.Users {
+	for i := range res.Users {
+		u := &res.Users[i]
 		if !u.Changed {
 			continue
 		}
 		obs := in.Users[i]
-		des := obs.DeepCopy()
-		des.Status = *u.Status.DeepCopy()
-		w := statusWrite{kind: "UserLicense", observed: obs, desired: des, oldUser: &obs.Status, newUser: &des.Status}
+		w := statusWrite{kind: "UserLicense", observed: obs, newUser: u.Status, desired: func() client.Object {
+			des := obs.DeepCopy()
+			des.Status = *u.Status.DeepCopy()
+			return des
+		}}
 		if len(u.Grants) > 0 {
 			grants = append(grants, w)
 		} else {
 			releases = append(releases, w)
 		}
 	}
-	for i, g := range res.Groups {
+	for i := range res.Groups {
+		g := &res.Groups[i]
 		if !g.Changed {
 			continue
 		}
 		obs := in.Groups[i]
-		des := obs.DeepCopy()
-		des.Status = *g.Status.DeepCopy()
-		summaries = append(summaries, statusWrite{kind: "LicenseGroup", observed: obs, desired: des})
+		summaries = append(summaries, statusWrite{kind: "LicenseGroup", observed: obs, desired: func() client.Object {
+			des := obs.DeepCopy()
+			des.Status = *g.Status.DeepCopy()
+			return des
+		}})
 	}
-	for i, s := range res.SKUs {
-		if !s.Changed {
+	for i := range res.SKUs {
+		sk := &res.SKUs[i]
+		if !sk.Changed {
 			continue
 		}
 		obs := in.SKUs[i]
-		des := obs.DeepCopy()
-		des.Status = *s.Status.DeepCopy()
-		summaries = append(summaries, statusWrite{kind: "LicenseSku", observed: obs, desired: des})
+		summaries = append(summaries, statusWrite{kind: "LicenseSku", observed: obs, desired: func() client.Object {
+			des := obs.DeepCopy()
+			des.Status = *sk.Status.DeepCopy()
+			return des
+		}})
 	}
 	sortWrites(releases)
 	sortWrites(grants)
@@ -349,11 +365,12 @@ var errConflict = errors.New("object changed since it was planned")
 func (r *TenantReconciler) patchStatus(ctx context.Context, w statusWrite, missed *atomic.Bool) error {
 	preRV, uid := w.observed.GetResourceVersion(), w.observed.GetUID()
 	r.overlay.beginWrite(uid)
-	err := r.Client.Status().Update(ctx, w.desired, client.FieldOwner(ControllerName))
+	desired := w.desired()
+	err := r.Client.Status().Update(ctx, desired, client.FieldOwner(ControllerName))
 	writtenRV := ""
 	if err == nil {
-		r.overlay.record(preRV, w.desired)
-		writtenRV = w.desired.GetResourceVersion()
+		r.overlay.record(preRV, desired)
+		writtenRV = desired.GetResourceVersion()
 	}
 	if r.overlay.endWrite(uid, writtenRV) {
 		r.changes.inc(w.observed.GetNamespace())
@@ -363,7 +380,7 @@ func (r *TenantReconciler) patchStatus(ctx context.Context, w statusWrite, misse
 	case err == nil:
 		statusWrites.WithLabelValues(w.kind, "success").Inc()
 		if w.newUser != nil {
-			r.emitEvents(w.desired, w.oldUser, w.newUser)
+			r.emitEvents(desired, &w.observed.(*licv1.UserLicense).Status, w.newUser)
 		}
 		return nil
 	case apierrors.IsNotFound(err):
