@@ -76,6 +76,20 @@ func (e *env) namespace() (string, error) {
 	return ns, nil
 }
 
+// clientIn returns a client and the namespace to list in: -n's (or the
+// kubeconfig's), or "" (every namespace) with -A.
+func (e *env) clientIn(allNamespaces bool) (client.Client, string, error) {
+	ns, err := e.namespace()
+	if err != nil {
+		return nil, "", err
+	}
+	if allNamespaces {
+		ns = ""
+	}
+	c, err := e.newClient()
+	return c, ns, err
+}
+
 // exitError carries an exit code; a nil err prints nothing more.
 type exitError struct {
 	code int

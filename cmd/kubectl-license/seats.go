@@ -31,14 +31,7 @@ processed by the controller).`,
 			if err := checkOutput(output, "", "wide", "json", "yaml"); err != nil {
 				return err
 			}
-			ns, err := e.namespace()
-			if err != nil {
-				return err
-			}
-			if all {
-				ns = ""
-			}
-			c, err := e.newClient()
+			c, ns, err := e.clientIn(all)
 			if err != nil {
 				return err
 			}

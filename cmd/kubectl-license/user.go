@@ -41,14 +41,7 @@ assignment history), oldest first.`,
 			if err := checkOutput(output, "", "json", "yaml"); err != nil {
 				return err
 			}
-			ns, err := e.namespace()
-			if err != nil {
-				return err
-			}
-			if all {
-				ns = ""
-			}
-			c, err := e.newClient()
+			c, ns, err := e.clientIn(all)
 			if err != nil {
 				return err
 			}

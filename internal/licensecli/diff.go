@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 	"github.com/licenseops/license-operator/internal/planner"
 )
@@ -131,50 +133,28 @@ func Overlay(live, files *Tenant) (*Tenant, []string) {
 		live = &Tenant{Namespace: files.Namespace}
 	}
 
-	skus := map[string]*licv1.LicenseSku{}
-	for _, s := range live.SKUs {
-		skus[s.Name] = s
-	}
-	for _, f := range files.SKUs {
+	out.SKUs = overlayKind(live.SKUs, files.SKUs, func(f, l *licv1.LicenseSku) *licv1.LicenseSku {
 		o := f.DeepCopy()
 		o.Status = licv1.LicenseSkuStatus{}
-		if l := skus[f.Name]; l != nil {
+		if l != nil {
 			o.Generation = l.Generation
 			o.Status = *l.Status.DeepCopy()
-			delete(skus, f.Name)
 		}
-		out.SKUs = append(out.SKUs, o)
-	}
-	for _, l := range skus {
-		out.SKUs = append(out.SKUs, l)
-	}
-
-	groups := map[string]*licv1.LicenseGroup{}
-	for _, g := range live.Groups {
-		groups[g.Name] = g
-	}
-	for _, f := range files.Groups {
+		return o
+	})
+	out.Groups = overlayKind(live.Groups, files.Groups, func(f, l *licv1.LicenseGroup) *licv1.LicenseGroup {
 		o := f.DeepCopy()
 		o.Status = licv1.LicenseGroupStatus{}
-		if l := groups[f.Name]; l != nil {
+		if l != nil {
 			o.Generation = l.Generation
 			o.Status = *l.Status.DeepCopy()
-			delete(groups, f.Name)
 		}
-		out.Groups = append(out.Groups, o)
-	}
-	for _, l := range groups {
-		out.Groups = append(out.Groups, l)
-	}
-
-	users := map[string]*licv1.UserLicense{}
-	for _, u := range live.Users {
-		users[u.Name] = u
-	}
-	for _, f := range files.Users {
+		return o
+	})
+	out.Users = overlayKind(live.Users, files.Users, func(f, l *licv1.UserLicense) *licv1.UserLicense {
 		o := f.DeepCopy()
 		o.Status = licv1.UserLicenseStatus{}
-		if l := users[f.Name]; l != nil {
+		if l != nil {
 			if l.Spec.UserPrincipalName != f.Spec.UserPrincipalName {
 				warnings = append(warnings, fmt.Sprintf(
 					"UserLicense %s changes spec.userPrincipalName from %s to %s: the API server refuses this (immutable); delete and re-create the UserLicense instead. Planned with the live value.",
@@ -183,15 +163,33 @@ func Overlay(live, files *Tenant) (*Tenant, []string) {
 			}
 			o.Generation = l.Generation
 			o.Status = *l.Status.DeepCopy()
-			delete(users, f.Name)
 		}
-		out.Users = append(out.Users, o)
-	}
-	for _, l := range users {
-		out.Users = append(out.Users, l)
-	}
+		return o
+	})
 	SortTenant(out)
 	return out, warnings
+}
+
+// overlayKind merges the manifests' objects of one kind over the live ones
+// by name: merge(file, live) builds each manifest object (live is nil for a
+// new one); live objects the manifests do not mention are kept as they are.
+func overlayKind[T metav1.Object](live, files []T, merge func(file, live T) T) []T {
+	byName := make(map[string]T, len(live))
+	for _, l := range live {
+		byName[l.GetName()] = l
+	}
+	out := make([]T, 0, len(files)+len(live))
+	for _, f := range files {
+		l := byName[f.GetName()] // the zero T (nil) when new
+		delete(byName, f.GetName())
+		out = append(out, merge(f, l))
+	}
+	for _, l := range live {
+		if _, ok := byName[l.GetName()]; ok {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // Diff compares the planned statuses of t (res is planner.Plan of t) with
