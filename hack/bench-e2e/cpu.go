@@ -3,15 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
-)
 
-// clockTicks is USER_HZ, the unit of /proc/<pid>/stat's utime and stime
-// (100 on every Linux platform Go supports).
-const clockTicks = 100
+	"github.com/licenseops/license-operator/test/envtestutil"
+)
 
 // cpuTimes is the CPU time (user + system) consumed so far by the processes
 // that share the machine during a measurement: the API server, etcd, the
@@ -25,53 +21,20 @@ func sampleCPU(managerPID int) cpuTimes {
 	if managerPID > 0 {
 		t["manager"] = procCPU(managerPID)
 	}
-	self := os.Getpid()
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(filepath.Base(d))
-		if err != nil {
-			continue
-		}
-		comm, ppid, cpu, ok := procStat(pid)
-		if !ok || ppid != self {
-			continue
-		}
-		switch comm {
+	for _, p := range envtestutil.Children("") {
+		switch p.Comm {
 		case "kube-apiserver":
-			t["apiserver"] += cpu
+			t["apiserver"] += p.CPU
 		case "etcd":
-			t["etcd"] += cpu
+			t["etcd"] += p.CPU
 		}
 	}
 	return t
 }
 
 func procCPU(pid int) time.Duration {
-	_, _, cpu, _ := procStat(pid)
-	return cpu
-}
-
-// procStat parses /proc/<pid>/stat: comm, parent pid, utime+stime.
-func procStat(pid int) (comm string, ppid int, cpu time.Duration, ok bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", 0, 0, false
-	}
-	s := string(b)
-	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || closing < open {
-		return "", 0, 0, false
-	}
-	comm = s[open+1 : closing]
-	fields := strings.Fields(s[closing+1:])
-	// fields[0] is the state (field 3); ppid is field 4, utime 14, stime 15.
-	if len(fields) < 13 {
-		return "", 0, 0, false
-	}
-	ppid, _ = strconv.Atoi(fields[1])
-	ut, _ := strconv.ParseInt(fields[11], 10, 64)
-	st, _ := strconv.ParseInt(fields[12], 10, 64)
-	return comm, ppid, time.Duration(ut+st) * time.Second / clockTicks, true
+	p, _ := envtestutil.ReadProcess(pid)
+	return p.CPU
 }
 
 // sub returns the CPU consumed between two samples.

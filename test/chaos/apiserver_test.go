@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+	"github.com/licenseops/license-operator/test/envtestutil"
 )
 
 // replacedAPIServer is the kube-apiserver restartAPIServer started in place
@@ -23,31 +23,16 @@ var replacedAPIServer *exec.Cmd
 // apiServerProcess finds the kube-apiserver this test process runs (envtest's,
 // or the one restartAPIServer started): its pid and command line.
 func apiServerProcess() (int, []string) {
-	dirs, err := filepath.Glob("/proc/[0-9]*")
+	procs := envtestutil.Children("kube-apiserver")
+	Expect(procs).To(HaveLen(1), "kube-apiserver child processes")
+	pid := procs[0].PID
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	Expect(err).NotTo(HaveOccurred())
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(filepath.Base(d))
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join(d, "stat"))
-		if err != nil || !bytes.Contains(stat, []byte("(kube-apiserver)")) {
-			continue
-		}
-		fields := bytes.Fields(stat[bytes.LastIndexByte(stat, ')')+1:])
-		if len(fields) < 2 || string(fields[1]) != strconv.Itoa(os.Getpid()) {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join(d, "cmdline"))
-		Expect(err).NotTo(HaveOccurred())
-		var args []string
-		for _, a := range bytes.Split(bytes.TrimRight(cmdline, "\x00"), []byte{0}) {
-			args = append(args, string(a))
-		}
-		return pid, args
+	var args []string
+	for _, a := range bytes.Split(bytes.TrimRight(cmdline, "\x00"), []byte{0}) {
+		args = append(args, string(a))
 	}
-	Fail("no kube-apiserver child process found")
-	return 0, nil
+	return pid, args
 }
 
 // stopAPIServer stops the API server as an operator would (SIGTERM, then
@@ -62,8 +47,8 @@ func stopAPIServer() []string {
 	}
 	Expect(syscall.Kill(pid, syscall.SIGTERM)).To(Succeed())
 	gone := func() bool {
-		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		return err != nil || bytes.Contains(st, []byte(") Z ")) // exited (maybe not yet reaped by envtest)
+		p, ok := envtestutil.ReadProcess(pid)
+		return !ok || p.Exited // exited (maybe not yet reaped by envtest)
 	}
 	start := time.Now()
 	for !gone() && time.Since(start) < 5*time.Second {
