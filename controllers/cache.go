@@ -23,7 +23,7 @@ import (
 //   - lists the decoder grew by doubling are cut to their length (a user's
 //     license entries are 160 bytes each, and a decoded list of 9 has room
 //     for 16);
-//   - identical enabledPlans and assignedBy lists and identical label sets
+//   - identical disabledPlans and assignedBy lists and identical label sets
 //     are shared between objects (up to maxShared distinct ones).
 //
 // Cached objects are read-only (the cache deep-copies what it hands out,
@@ -50,7 +50,7 @@ func CacheTransform() toolscache.TransformFunc {
 				l.SKU, l.SkuPartNumber, l.State = intern(l.SKU), intern(l.SkuPartNumber), intern(l.State)
 				l.Reason, l.Message = intern(l.Reason), intern(l.Message)
 				l.AssignedBy = sh.strings(l.AssignedBy)
-				l.EnabledPlans = sh.strings(l.EnabledPlans)
+				l.DisabledPlans = sh.strings(l.DisabledPlans)
 			}
 			o.Status.Groups = exact(o.Status.Groups)
 			internAll(o.Status.Groups)

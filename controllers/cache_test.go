@@ -23,7 +23,7 @@ func decodedUser() *licv1.UserLicense {
 		Spec: licv1.UserLicenseSpec{UserPrincipalName: "ann@contoso.com", UsageLocation: s("DE")},
 		Status: licv1.UserLicenseStatus{
 			Licenses: []licv1.LicenseStatus{{
-				SKU: s("m365-e3"), State: s("Active"), AssignedBy: []string{s("Group/all")}, EnabledPlans: []string{s("TEAMS1")},
+				SKU: s("m365-e3"), State: s("Active"), AssignedBy: []string{s("Group/all")}, DisabledPlans: []string{s("TEAMS1")},
 			}},
 			Conditions: []metav1.Condition{{Type: s("Ready"), Reason: s("AllLicensesActive"), Message: s("all licenses are active")}},
 		},
@@ -48,7 +48,7 @@ func TestCacheTransformInternsWithoutChangingObjects(t *testing.T) {
 	same := func(x, y string) bool { return unsafe.StringData(x) == unsafe.StringData(y) }
 	pairs := map[string][2]string{
 		"message":      {a.Status.Conditions[0].Message, b.Status.Conditions[0].Message},
-		"enabled plan": {a.Status.Licenses[0].EnabledPlans[0], b.Status.Licenses[0].EnabledPlans[0]},
+		"enabled plan": {a.Status.Licenses[0].DisabledPlans[0], b.Status.Licenses[0].DisabledPlans[0]},
 		"assigned by":  {a.Status.Licenses[0].AssignedBy[0], b.Status.Licenses[0].AssignedBy[0]},
 		"namespace":    {a.Namespace, b.Namespace},
 		"label value":  {a.Labels["dept"], b.Labels["dept"]},
@@ -66,7 +66,7 @@ func TestCacheTransformSharesListsAndCutsSpareCapacity(t *testing.T) {
 	// As the JSON decoder leaves them: room for more than was decoded.
 	for _, u := range []*licv1.UserLicense{a, b} {
 		u.Status.Licenses = append(make([]licv1.LicenseStatus, 0, 16), u.Status.Licenses...)
-		u.Status.Licenses[0].EnabledPlans = append(make([]string, 0, 8), "TEAMS1", "EXCHANGE_S_STANDARD")
+		u.Status.Licenses[0].DisabledPlans = append(make([]string, 0, 8), "TEAMS1", "EXCHANGE_S_STANDARD")
 		u.Status.Groups = append(make([]string, 0, 4), "all")
 		u.Labels = map[string]string{"dept": "sales", "site": "berlin"}
 	}
@@ -86,9 +86,9 @@ func TestCacheTransformSharesListsAndCutsSpareCapacity(t *testing.T) {
 	if c := cap(a.Status.Groups); c != 1 {
 		t.Errorf("groups keep capacity %d for 1 entry", c)
 	}
-	pa, pb := a.Status.Licenses[0].EnabledPlans, b.Status.Licenses[0].EnabledPlans
+	pa, pb := a.Status.Licenses[0].DisabledPlans, b.Status.Licenses[0].DisabledPlans
 	if &pa[0] != &pb[0] || cap(pa) != 2 {
-		t.Errorf("identical enabledPlans are not one exact-length list (cap %d)", cap(pa))
+		t.Errorf("identical disabledPlans are not one exact-length list (cap %d)", cap(pa))
 	}
 	if &a.Status.Licenses[0].AssignedBy[0] != &b.Status.Licenses[0].AssignedBy[0] {
 		t.Errorf("identical assignedBy lists are not shared")
@@ -98,12 +98,12 @@ func TestCacheTransformSharesListsAndCutsSpareCapacity(t *testing.T) {
 	}
 	// Different lists stay different.
 	c := decodedUser()
-	c.Status.Licenses[0].EnabledPlans = []string{"TEAMS1", "SWAY"}
+	c.Status.Licenses[0].DisabledPlans = []string{"TEAMS1", "SWAY"}
 	c.Labels = map[string]string{"dept": "sales", "site": "paris"}
 	if _, err := transform(c); err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Status.Licenses[0].EnabledPlans; got[1] != "SWAY" {
+	if got := c.Status.Licenses[0].DisabledPlans; got[1] != "SWAY" {
 		t.Errorf("a different list was replaced: %q", got)
 	}
 	if c.Labels["site"] != "paris" {

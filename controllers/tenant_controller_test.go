@@ -59,8 +59,8 @@ var _ = Describe("Tenant controller", func() {
 		e3 := getSku(ns, "m365-e3")()
 		Expect([]int64{e3.Status.Seats, e3.Status.Assigned, e3.Status.Requested}).To(Equal([]int64{5, 3, 4}))
 		ann := getUser(ns, "ann")()
-		Expect(licenseOf(ann, "m365-e3").EnabledPlans).NotTo(ContainElement("SWAY"))
-		Expect(licenseOf(ann, "m365-e3").EnabledPlans).To(ContainElement("EXCHANGE_S_ENTERPRISE"))
+		Expect(licenseOf(ann, "m365-e3").DisabledPlans).To(ContainElement("SWAY"))
+		Expect(licenseOf(ann, "m365-e3").DisabledPlans).NotTo(ContainElement("EXCHANGE_S_ENTERPRISE"))
 
 		By("ann gets Exchange Plan 2 twice: a DuplicatePlans warning, both Active, Ready unaffected")
 		Expect(licenseState(ns, "ann", "exchange-p2")()).To(Equal("Active"))

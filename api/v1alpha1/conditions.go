@@ -16,6 +16,18 @@ const (
 	// ConditionDuplicatePlans is True on a UserLicense when one service plan is
 	// enabled through two different SKUs. It is a warning: Ready is unaffected.
 	ConditionDuplicatePlans = "DuplicatePlans"
+	// ConditionStalled is present, and True, only while an object cannot
+	// make progress until a human changes some spec: a missing usage
+	// location, an unknown or conflicting service plan, a dependency that no
+	// assignment provides, a duplicate userPrincipalName, an invalid
+	// selector. kstatus then reads the object as Failed instead of
+	// InProgress forever. Waiting for a seat is not stalled: it resolves by
+	// itself when a seat frees up.
+	ConditionStalled = "Stalled"
+	// ConditionSynced is set on a UserLicense by a DirectoryConnection: True
+	// when Microsoft Entra holds the licenses the status says, False with
+	// Microsoft Graph's error otherwise.
+	ConditionSynced = "Synced"
 )
 
 // Reasons of license failures (UserLicense status.licenses[].reason and the
@@ -25,11 +37,11 @@ const (
 	// ReasonInsufficientSeats: the SKU has no free seat for this user; the user
 	// waits in line and gets the next seat that frees up.
 	ReasonInsufficientSeats = "InsufficientSeats"
-	// ReasonMutuallyExclusivePlans: an enabled plan conflicts with a plan
-	// enabled through a higher-ranked SKU of the same user.
+	// ReasonMutuallyExclusivePlans: an enabled plan conflicts with a plan of
+	// a license the user holds (licenses waiting for a seat block nothing).
 	ReasonMutuallyExclusivePlans = "MutuallyExclusivePlans"
-	// ReasonMissingDependency: an enabled plan requires a plan that is not
-	// enabled for the user.
+	// ReasonMissingDependency: an enabled plan requires a plan that none of
+	// the user's held licenses enables.
 	ReasonMissingDependency = "MissingDependency"
 	// ReasonUsageLocationRequired: the user has no spec.usageLocation.
 	ReasonUsageLocationRequired = "UsageLocationRequired"
@@ -42,9 +54,17 @@ const (
 	// SKU does not have.
 	ReasonUnknownServicePlan = "UnknownServicePlan"
 	// ReasonDuplicateUserPrincipalName: another UserLicense in the namespace
-	// has the same userPrincipalName and takes precedence (lower name). Also
-	// the Ready=False reason of the UserLicense that lost.
+	// has the same userPrincipalName (compared case-insensitively) and takes
+	// precedence: the one holding seats, else the oldest, else the lowest
+	// name. Also the Ready=False reason of the UserLicense that lost.
 	ReasonDuplicateUserPrincipalName = "DuplicateUserPrincipalName"
+	// ReasonSubscriptionInactive: state Disabled; every subscription of the
+	// SKU is Suspended or LockedOut. The user keeps the seat; the services
+	// are off until a subscription is Enabled again.
+	ReasonSubscriptionInactive = "SubscriptionInactive"
+	// ReasonTooManyLicenses: the user requests more SKUs than a status can
+	// list (MaxUserLicenseStatuses); the unlisted ones are not assigned.
+	ReasonTooManyLicenses = "TooManyLicenses"
 
 	// ReasonOverallocated is the Overallocated/Ready reason on a LicenseSku.
 	ReasonOverallocated = "Overallocated"
@@ -66,6 +86,9 @@ const (
 	// ReasonInvalidSelector: Ready=False on a LicenseGroup whose
 	// memberSelector cannot be parsed; it selects nobody until fixed.
 	ReasonInvalidSelector = "InvalidSelector"
+	// ReasonLicensesDisabled: Ready=False on a UserLicense whose licenses
+	// are all held but some are Disabled (SubscriptionInactive).
+	ReasonLicensesDisabled = "LicensesDisabled"
 	// ReasonNoDuplicatePlans: DuplicatePlans=False.
 	ReasonNoDuplicatePlans = "NoDuplicatePlans"
 	// ReasonDuplicatePlans: DuplicatePlans=True.
@@ -76,6 +99,9 @@ const (
 const (
 	// LicenseStateActive: the user holds a seat and the enabled plans are in effect.
 	LicenseStateActive = "Active"
+	// LicenseStateDisabled: the user holds a seat but the SKU has no usable
+	// subscription, so the services are off (reason SubscriptionInactive).
+	LicenseStateDisabled = "Disabled"
 	// LicenseStateError: the license is not in effect; reason says why.
 	LicenseStateError = "Error"
 )
@@ -93,3 +119,15 @@ const MaxGroupFailures = 50
 
 // MaxUnresolvedMembers bounds LicenseGroup status.unresolvedMembers.
 const MaxUnresolvedMembers = 50
+
+// Bounds of UserLicense status lists (each is also the list's MaxItems).
+const (
+	// MaxUserLicenseStatuses bounds status.licenses.
+	MaxUserLicenseStatuses = 100
+	// MaxUserGroups bounds status.groups.
+	MaxUserGroups = 100
+	// MaxAssignedBy bounds status.licenses[].assignedBy.
+	MaxAssignedBy = 16
+	// MaxStatusMessage bounds status.licenses[].message.
+	MaxStatusMessage = 2048
+)

@@ -34,41 +34,55 @@ type UserLicenseSpec struct {
 // LicenseStatus is the effective state of one SKU requested for the user.
 type LicenseStatus struct {
 	// sku is the LicenseSku name.
+	// +kubebuilder:validation:MaxLength=253
 	SKU string `json:"sku"`
 
 	// skuPartNumber is the SKU's part number, when the SKU exists.
 	// +optional
+	// +kubebuilder:validation:MaxLength=64
 	SkuPartNumber string `json:"skuPartNumber,omitempty"`
 
-	// state is Active when the user holds a seat and the plans are in
-	// effect, Error otherwise.
-	// +kubebuilder:validation:Enum=Active;Error
+	// state is Active when the user holds a seat and the enabled plans are
+	// in effect; Disabled when the user keeps the seat but every
+	// subscription of the SKU is Suspended or LockedOut, so the services
+	// are off (reason SubscriptionInactive); Error when the license is not
+	// assigned (reason says why).
+	// +kubebuilder:validation:Enum=Active;Disabled;Error
 	State string `json:"state"`
 
-	// reason says why the license is in Error (InsufficientSeats, SkuNotFound, ...).
+	// reason says why the license is Disabled or in Error
+	// (InsufficientSeats, SkuNotFound, ...).
 	// +optional
+	// +kubebuilder:validation:MaxLength=64
 	Reason string `json:"reason,omitempty"`
 
-	// message says what to do about the error.
+	// message says what to do about the error. On an Active license it
+	// notes what was ignored (a source naming an unknown service plan).
 	// +optional
+	// +kubebuilder:validation:MaxLength=2048
 	Message string `json:"message,omitempty"`
 
 	// waitingSince is when the user started waiting for a seat (reason
-	// InsufficientSeats). Kept while the user keeps waiting.
+	// InsufficientSeats). Kept while the user keeps waiting: whoever has
+	// waited longest gets the next free seat among equals.
 	// +optional
 	WaitingSince *metav1.Time `json:"waitingSince,omitempty"`
 
-	// assignedBy lists every source asking for this SKU: Direct and
-	// Group/<name>, sorted.
+	// assignedBy lists the sources asking for this SKU: Direct and
+	// Group/<name>, sorted (the first 16; message says how many more).
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
 	AssignedBy []string `json:"assignedBy,omitempty"`
 
-	// enabledPlans are the service plans in effect (or that would be, for an
-	// Error), sorted: the union over sources.
+	// disabledPlans are the service plans of the SKU that are off for this
+	// user, sorted, as Microsoft Entra's licenseAssignmentStates and
+	// assignLicense carry them. The enabled plans are the SKU's plans minus
+	// these: the union over the valid sources of what each enables.
 	// +optional
 	// +listType=atomic
-	EnabledPlans []string `json:"enabledPlans,omitempty"`
+	// +kubebuilder:validation:MaxItems=128
+	DisabledPlans []string `json:"disabledPlans,omitempty"`
 
 	// lastTransitionTime is when state or reason last changed.
 	// +optional
@@ -81,27 +95,36 @@ type UserLicenseStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// licenses has one entry per requested SKU, sorted by sku.
+	// licenses has one entry per requested SKU, sorted by sku. A user
+	// requesting more SKUs than a status can list (MaxUserLicenseStatuses,
+	// or a status too large to store) keeps its held licenses listed and
+	// the rest unlisted and unassigned; requestedLicenses counts them all
+	// and the Ready condition says so.
 	// +optional
 	// +listType=map
 	// +listMapKey=sku
+	// +kubebuilder:validation:MaxItems=100
 	Licenses []LicenseStatus `json:"licenses,omitempty"`
 
 	// activeLicenses is the number of licenses in effect (state Active).
 	// +optional
 	ActiveLicenses int32 `json:"activeLicenses"`
 
-	// requestedLicenses is the number of SKUs requested for the user
-	// (entries of licenses), in effect or not.
+	// requestedLicenses is the number of SKUs requested for the user,
+	// in effect or not, listed or not.
 	// +optional
 	RequestedLicenses int32 `json:"requestedLicenses"`
 
-	// groups are the LicenseGroups the user is a member of, sorted.
+	// groups are the LicenseGroups the user is a member of, sorted (the
+	// first 100; the Ready condition gives the number when there are more).
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=100
 	Groups []string `json:"groups,omitempty"`
 
-	// conditions: Ready, DuplicatePlans.
+	// conditions: Ready (the summary), DuplicatePlans (a warning), Stalled
+	// (present only when True: a license cannot take effect until some
+	// spec changes), and Synced when a DirectoryConnection syncs the tenant.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -308,8 +308,8 @@ func (in *LicenseStatus) DeepCopyInto(out *LicenseStatus) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
-	if in.EnabledPlans != nil {
-		in, out := &in.EnabledPlans, &out.EnabledPlans
+	if in.DisabledPlans != nil {
+		in, out := &in.DisabledPlans, &out.DisabledPlans
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}

@@ -125,13 +125,13 @@ func TestAgainstAPIServer(t *testing.T) {
 		want := map[string]string{} // user/sku -> state/reason, live
 		for _, u := range users.Items {
 			for _, l := range u.Status.Licenses {
-				want[u.Spec.UserPrincipalName+"/"+l.SKU] = l.State + "/" + l.Reason + " by " + strings.Join(l.AssignedBy, ",") + " plans " + strings.Join(l.EnabledPlans, ",")
+				want[u.Spec.UserPrincipalName+"/"+l.SKU] = l.State + "/" + l.Reason + " by " + strings.Join(l.AssignedBy, ",") + " disabled " + strings.Join(l.DisabledPlans, ",")
 			}
 		}
 		got := map[string]string{}
 		for _, u := range planned.Users {
 			for _, l := range u.Licenses {
-				got[u.UserPrincipalName+"/"+l.SKU] = l.State + "/" + l.Reason + " by " + strings.Join(l.AssignedBy, ",") + " plans " + strings.Join(l.EnabledPlans, ",")
+				got[u.UserPrincipalName+"/"+l.SKU] = l.State + "/" + l.Reason + " by " + strings.Join(l.AssignedBy, ",") + " disabled " + strings.Join(l.DisabledPlans, ",")
 			}
 		}
 		if len(want) < 10 {

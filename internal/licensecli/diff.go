@@ -222,7 +222,8 @@ func Diff(t *Tenant, res *planner.Result) ([]Change, []SeatChange) {
 				c.Message = n.Message
 			}
 			if kind == PlansChanged {
-				c.Plans = planDelta(o.EnabledPlans, n.EnabledPlans)
+				// Disabled lists in reverse: a plan no longer disabled is enabled (+).
+				c.Plans = planDelta(n.DisabledPlans, o.DisabledPlans)
 				c.Before, c.After = "Active", "Active ("+c.Plans+")"
 			}
 			changes = append(changes, c)
@@ -287,7 +288,7 @@ func classify(o, n *licv1.LicenseStatus) (ChangeKind, bool) {
 		return StopsWaiting, true
 	case outcome(o) != outcome(n):
 		return ReasonChanged, true
-	case oActive && nActive && !slices.Equal(o.EnabledPlans, n.EnabledPlans):
+	case oActive && nActive && !slices.Equal(o.DisabledPlans, n.DisabledPlans):
 		return PlansChanged, true
 	}
 	return "", false

@@ -12,8 +12,8 @@ import (
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 )
 
-func st(state, reason string, plans ...string) *licv1.LicenseStatus {
-	return &licv1.LicenseStatus{SKU: "s", State: state, Reason: reason, EnabledPlans: plans}
+func st(state, reason string, disabled ...string) *licv1.LicenseStatus {
+	return &licv1.LicenseStatus{SKU: "s", State: state, Reason: reason, DisabledPlans: disabled}
 }
 
 func TestClassify(t *testing.T) {
@@ -187,7 +187,7 @@ func TestUserReport(t *testing.T) {
 	u := user("ann", "ann@contoso.com")
 	u.Generation = 1
 	u.Status = licv1.UserLicenseStatus{ObservedGeneration: 1,
-		Licenses: []licv1.LicenseStatus{{SKU: "e3", State: "Active", EnabledPlans: []string{"EXCHANGE"}}, {SKU: "gone", State: "Error", Reason: "SkuNotFound"}},
+		Licenses: []licv1.LicenseStatus{{SKU: "e3", State: "Active", DisabledPlans: []string{"SWAY", "TEAMS"}}, {SKU: "gone", State: "Error", Reason: "SkuNotFound"}},
 		Conditions: []metav1.Condition{{Type: "Ready", Status: "False", Reason: "LicenseErrors"},
 			{Type: "DuplicatePlans", Status: "False", Reason: "NoDuplicatePlans", Message: "none"}}}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -199,10 +199,10 @@ func TestUserReport(t *testing.T) {
 		return e
 	}
 	r := BuildUserReport(u, importSKUs, []eventsv1.Event{ev("B", t0.Add(time.Minute), 0), ev("A", t0, 3), ev("C", t0, 0)})
-	if got := r.Licenses[0].DisabledPlans; strings.Join(got, ",") != "SWAY,TEAMS" {
-		t.Errorf("disabled plans of e3: %v", got)
+	if got := r.Licenses[0].EnabledPlans; strings.Join(got, ",") != "EXCHANGE" {
+		t.Errorf("enabled plans of e3: %v", got)
 	}
-	if r.Licenses[1].DisabledPlans != nil || r.DuplicatePlans != "" || r.Pending || r.Ready.Reason != "LicenseErrors" {
+	if r.Licenses[1].EnabledPlans != nil || r.DuplicatePlans != "" || r.Pending || r.Ready.Reason != "LicenseErrors" {
 		t.Errorf("report %+v", r)
 	}
 	var order []string

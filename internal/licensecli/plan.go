@@ -78,7 +78,7 @@ type PlannedLicense struct {
 	Reason        string   `json:"reason,omitempty"`
 	Message       string   `json:"message,omitempty"`
 	AssignedBy    []string `json:"assignedBy,omitempty"`
-	EnabledPlans  []string `json:"enabledPlans,omitempty"`
+	DisabledPlans []string `json:"disabledPlans,omitempty"`
 }
 
 // GroupPlan is the planned status of one group.
@@ -147,7 +147,7 @@ func BuildNamespacePlan(t *Tenant, res *planner.Result) NamespacePlan {
 		}
 		for _, l := range st.Licenses {
 			up.Licenses = append(up.Licenses, PlannedLicense{SKU: l.SKU, SkuPartNumber: l.SkuPartNumber, State: l.State,
-				Reason: l.Reason, Message: l.Message, AssignedBy: l.AssignedBy, EnabledPlans: l.EnabledPlans})
+				Reason: l.Reason, Message: l.Message, AssignedBy: l.AssignedBy, DisabledPlans: l.DisabledPlans})
 			if l.State == licv1.LicenseStateError {
 				np.Errors = append(np.Errors, LicenseError{User: up.UserPrincipalName, Name: u.Name, SKU: l.SKU,
 					Reason: l.Reason, Message: l.Message, AssignedBy: l.AssignedBy})

@@ -49,9 +49,11 @@ type UserLicenseDetail struct {
 	Reason        string   `json:"reason,omitempty"`
 	Message       string   `json:"message,omitempty"`
 	AssignedBy    []string `json:"assignedBy,omitempty"`
-	EnabledPlans  []string `json:"enabledPlans,omitempty"`
-	// DisabledPlans are the SKU's plans that are not enabled for the user
-	// (unknown when the SKU does not exist).
+	// EnabledPlans are the SKU's plans minus DisabledPlans, computed from
+	// the LicenseSku (unknown when the SKU does not exist).
+	EnabledPlans []string `json:"enabledPlans,omitempty"`
+	// DisabledPlans are the SKU's plans that are off for the user, as the
+	// status says.
 	DisabledPlans      []string     `json:"disabledPlans,omitempty"`
 	WaitingSince       *metav1.Time `json:"waitingSince,omitempty"`
 	LastTransitionTime metav1.Time  `json:"lastTransitionTime,omitzero"`
@@ -100,22 +102,22 @@ func BuildUserReport(u *licv1.UserLicense, skus []*licv1.LicenseSku, events []ev
 			Reason:             l.Reason,
 			Message:            l.Message,
 			AssignedBy:         l.AssignedBy,
-			EnabledPlans:       l.EnabledPlans,
+			DisabledPlans:      l.DisabledPlans,
 			WaitingSince:       l.WaitingSince,
 			LastTransitionTime: l.LastTransitionTime,
 		}
 		if s := bySKU[l.SKU]; s != nil {
 			d.DisplayName = s.Spec.DisplayName
-			enabled := make(map[string]bool, len(l.EnabledPlans))
-			for _, p := range l.EnabledPlans {
-				enabled[p] = true
+			disabled := make(map[string]bool, len(l.DisabledPlans))
+			for _, p := range l.DisabledPlans {
+				disabled[p] = true
 			}
 			for _, p := range s.Spec.ServicePlans {
-				if !enabled[p.Name] {
-					d.DisabledPlans = append(d.DisabledPlans, p.Name)
+				if !disabled[p.Name] {
+					d.EnabledPlans = append(d.EnabledPlans, p.Name)
 				}
 			}
-			sort.Strings(d.DisabledPlans)
+			sort.Strings(d.EnabledPlans)
 		}
 		r.Licenses = append(r.Licenses, d)
 	}

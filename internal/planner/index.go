@@ -250,8 +250,12 @@ func (w *worker) union(a, b int32) int32 {
 func (p *planner) newCombo(sku int32, plans bitset) *combo {
 	c := &combo{sku: sku, plans: slices.Clone(plans)}
 	s := p.skus[sku]
+	for pid := s.plans.next(0); pid >= 0; pid = s.plans.next(pid + 1) {
+		if !plans.has(pid) {
+			c.disabled = append(c.disabled, p.planNames[pid])
+		}
+	}
 	for pid := plans.next(0); pid >= 0; pid = plans.next(pid + 1) {
-		c.names = append(c.names, p.planNames[pid])
 		if cs := p.conflicts[pid]; cs != nil {
 			if c.conflicts == nil {
 				c.conflicts = newBitset(len(p.planNames))

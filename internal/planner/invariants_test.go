@@ -352,8 +352,8 @@ func checkEntry(t *testing.T, userName string, l licv1.LicenseStatus) {
 	if len(l.AssignedBy) == 0 || !slices.IsSorted(l.AssignedBy) || len(slices.Compact(slices.Clone(l.AssignedBy))) != len(l.AssignedBy) {
 		t.Errorf("user %s: %s assignedBy %v", userName, l.SKU, l.AssignedBy)
 	}
-	if !slices.IsSorted(l.EnabledPlans) {
-		t.Errorf("user %s: %s enabledPlans %v", userName, l.SKU, l.EnabledPlans)
+	if !slices.IsSorted(l.DisabledPlans) {
+		t.Errorf("user %s: %s disabledPlans %v", userName, l.SKU, l.DisabledPlans)
 	}
 	if l.LastTransitionTime.IsZero() {
 		t.Errorf("user %s: %s without lastTransitionTime", userName, l.SKU)

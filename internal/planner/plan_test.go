@@ -26,8 +26,8 @@ func expectLicense(t *testing.T, got licv1.LicenseStatus, state, reason string, 
 	if by != nil && !slices.Equal(got.AssignedBy, by) {
 		t.Errorf("%s: assignedBy = %v, want %v", got.SKU, got.AssignedBy, by)
 	}
-	if plans != nil && !slices.Equal(got.EnabledPlans, plans) {
-		t.Errorf("%s: enabledPlans = %v, want %v", got.SKU, got.EnabledPlans, plans)
+	if plans != nil && !slices.Equal(got.DisabledPlans, plans) {
+		t.Errorf("%s: disabledPlans = %v, want %v", got.SKU, got.DisabledPlans, plans)
 	}
 	if state == active && got.Message != "" {
 		t.Errorf("%s: Active license has message %q", got.SKU, got.Message)
@@ -463,7 +463,7 @@ func TestPlanWaitingSincePreserved(t *testing.T) {
 	third := run(t, in)
 	l := third.license("ann", "visio")
 	expectLicense(t, l, failed, licv1.ReasonSkuNotFound, nil, nil, "LicenseSku visio does not exist")
-	if l.WaitingSince != nil || !l.LastTransitionTime.Equal(&t1) || l.SkuPartNumber != "" || l.EnabledPlans != nil {
+	if l.WaitingSince != nil || !l.LastTransitionTime.Equal(&t1) || l.SkuPartNumber != "" || l.DisabledPlans != nil {
 		t.Errorf("after SKU removal: %+v", l)
 	}
 	// Back to waiting: the wait starts again.
@@ -495,8 +495,8 @@ func TestPlanChecks(t *testing.T) {
 		check: func(t *testing.T, o outcome) {
 			l := o.license("ann", "m365-e5")
 			expectLicense(t, l, failed, licv1.ReasonSkuNotFound, []string{"Direct"}, nil, "LicenseSku m365-e5 does not exist", "create it")
-			if l.SkuPartNumber != "" || l.EnabledPlans != nil {
-				t.Errorf("missing SKU has part number %q and plans %v", l.SkuPartNumber, l.EnabledPlans)
+			if l.SkuPartNumber != "" || l.DisabledPlans != nil {
+				t.Errorf("missing SKU has part number %q and plans %v", l.SkuPartNumber, l.DisabledPlans)
 			}
 		},
 	}, {

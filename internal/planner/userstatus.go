@@ -149,7 +149,7 @@ func (w *worker) sameLicenses(ui int32, cur []licv1.LicenseStatus) bool {
 			(l.WaitingSince == nil) != (r.reason != reasonInsufficientSeats) ||
 			l.SkuPartNumber != p.partNumber(r) ||
 			!w.sameSources(ui, r, l.AssignedBy) ||
-			!equalStrings(l.EnabledPlans, p.enabledPlans(r)) {
+			!equalStrings(l.DisabledPlans, p.disabledPlans(r)) {
 			return false
 		}
 	}
@@ -171,11 +171,11 @@ func (p *planner) partNumber(r *request) string {
 	return ""
 }
 
-func (p *planner) enabledPlans(r *request) []string {
+func (p *planner) disabledPlans(r *request) []string {
 	if r.combo < 0 {
 		return nil
 	}
-	return p.combo(r.combo).names
+	return p.combo(r.combo).disabled
 }
 
 // fillLicense writes the desired entry of r into dst. Times are kept from
@@ -188,7 +188,7 @@ func (w *worker) fillLicense(dst *licv1.LicenseStatus, ui int32, r *request) {
 		SKU:           p.skuNames[r.sku],
 		SkuPartNumber: p.partNumber(r),
 		AssignedBy:    w.assignedBy(ui, r),
-		EnabledPlans:  p.enabledPlans(r),
+		DisabledPlans: p.disabledPlans(r),
 	}
 	dst.State, dst.Reason, dst.Message = p.outcome(r)
 	if r.reason == reasonInsufficientSeats {
