@@ -167,7 +167,7 @@ type planDef struct {
 type combo struct {
 	sku        int32
 	plans      bitset
-	disabled   []string // the SKU's plans not in plans, sorted
+	disabled   []string         // the SKU's plans not in plans, sorted
 	conflicts  bitset           // plans conflicting with an enabled one; nil if none
 	requires   bitset           // plans the enabled ones require; nil if none
 	prohibited map[string]int32 // usage location -> smallest enabled plan unavailable there
