@@ -1,8 +1,11 @@
 package planner
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,18 +23,35 @@ const (
 
 var benchNow = metav1.NewTime(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 
-// e3Plans are the service plans of the base suite; E5 adds more on top.
+// e3Plans are well-known service plans of the base suite; the rest of the
+// realistic plan pool is generated (see benchPlanPool).
 var e3Plans = []string{
 	"AAD_PREMIUM", "EXCHANGE_S_ENTERPRISE", "FORMS_PLAN_E3", "INTUNE_A", "MCOSTANDARD", "OFFICESUBSCRIPTION",
 	"PROJECTWORKMANAGEMENT", "SHAREPOINTENTERPRISE", "STREAM_O365_E3", "SWAY", "TEAMS1", "YAMMER_ENTERPRISE",
 }
 
+// benchPlanPool is the pool of service plans the suites share: the named
+// E3 plans, then generated ones. Real suites overlap the same way
+// (Microsoft 365 E5 includes most of E3, EMS E3 is part of both).
+func benchPlanPool() []string {
+	pool := slices.Clone(e3Plans)
+	for i := len(pool); i < 120; i++ {
+		pool = append(pool, fmt.Sprintf("SVC_%03d", i))
+	}
+	return pool
+}
+
 // genBenchTenant builds a large, realistic namespace:
-//   - 50 SKUs: 5 suites (E3, E5 = E3 + 4 plans, F3, E1, Business Premium)
-//     and 45 add-ons of ~10 service plans each, some requiring a suite
-//     plan, one conflicting with Exchange Online (Plan 2), one plan not
-//     offered in CN. Eight add-ons and E5 are scarce (seats for ~70% of
-//     demand), the rest have spare seats.
+//   - 50 SKUs, half of them with 40-70 service plans as real suites have
+//     (Microsoft 365 E3 has about 47, E5 about 70): 5 suites (E3; E5, E3
+//     plus 23 plans; F3; E1; Business Premium) over a shared pool of 120
+//     plans, 20 large add-ons (EMS, Teams Premium, ...) of 40-70 plans,
+//     partly from the pool, and 25 small add-ons of 8-12 plans. Some plans
+//     require a suite plan (Exchange, Teams), one add-on's Exchange plan
+//     conflicts with the suites' Exchange, two large add-ons conflict with
+//     each other, one plan is not offered in CN and RU. E5 and eight
+//     add-ons are scarce (seats for ~70% of demand), the rest have spare
+//     seats.
 //   - 500 groups: all-employees and 24 departments (E3, departments with
 //     their own disabledPlans), 200 teams and 25 site/level groups (add-ons),
 //     all by memberSelector matchLabels; 250 project groups with explicit
@@ -65,28 +85,39 @@ func genBenchTenant(users int, seed uint64) Input {
 				Subscriptions: []licv1.Subscription{{Name: "main", State: licv1.SubscriptionEnabled}, {Name: "grace", State: licv1.SubscriptionWarning}}},
 		}
 	}
-	suite := func(extra ...string) []licv1.ServicePlan {
+	pool := benchPlanPool()
+	suite := func(names ...[]string) []licv1.ServicePlan {
 		var ps []licv1.ServicePlan
-		for _, n := range append(append([]string{}, e3Plans...), extra...) {
-			p := licv1.ServicePlan{Name: n}
-			if n == "SWAY" {
-				p.UnavailableIn = []string{"CN"}
+		for _, part := range names {
+			for _, n := range part {
+				p := licv1.ServicePlan{Name: n}
+				if n == "SWAY" {
+					p.UnavailableIn = []string{"CN"}
+				}
+				ps = append(ps, p)
 			}
-			ps = append(ps, p)
 		}
 		return ps
 	}
 	in.SKUs = append(in.SKUs,
-		mk("m365-e3", "SPE_E3", suite()),
-		mk("m365-e5", "SPE_E5", suite("ATP_ENTERPRISE", "THREAT_INTELLIGENCE", "MCOEV", "POWER_BI_PRO")),
-		mk("m365-f3", "SPE_F1", suite()[:6]),
-		mk("o365-e1", "STANDARDPACK", suite()[1:8]),
-		mk("m365-bp", "SPB", suite()[:10]),
+		mk("m365-e3", "SPE_E3", suite(pool[:47])),
+		mk("m365-e5", "SPE_E5", suite(pool[:70])),
+		mk("m365-f3", "SPE_F1", suite(pool[:10], pool[70:100])),
+		mk("o365-e1", "STANDARDPACK", suite(pool[1:41])),
+		mk("m365-bp", "SPB", suite(pool[:30], pool[100:115])),
 	)
 	for k := range benchSKUs - 5 {
 		var ps []licv1.ServicePlan
-		for j := range 8 + k%5 {
-			p := licv1.ServicePlan{Name: fmt.Sprintf("ADDON%02d_P%d", k, j)}
+		n := 8 + k%5
+		if k < 20 {
+			n = 40 + (k*7)%31 // 40-70 plans
+		}
+		for j := range n {
+			name := fmt.Sprintf("ADDON%02d_P%02d", k, j)
+			if k < 20 && j >= n-10 {
+				name = pool[70+(k*3+j)%50] // large add-ons overlap the suites' pool
+			}
+			p := licv1.ServicePlan{Name: name}
 			if j == 0 && k%3 == 0 {
 				p.Requires = []string{"EXCHANGE_S_ENTERPRISE"}
 			}
@@ -100,7 +131,11 @@ func genBenchTenant(users int, seed uint64) Input {
 			ps[2] = licv1.ServicePlan{Name: "EXCHANGE_S_STANDARD", ConflictsWith: []string{"EXCHANGE_S_ENTERPRISE"}}
 		case 11:
 			ps[3].UnavailableIn = []string{"CN", "RU"}
+		case 14:
+			ps[4].ConflictsWith = []string{"ADDON17_P04"}
 		}
+		slices.SortFunc(ps, func(a, b licv1.ServicePlan) int { return strings.Compare(a.Name, b.Name) })
+		ps = slices.CompactFunc(ps, func(a, b licv1.ServicePlan) bool { return a.Name == b.Name })
 		in.SKUs = append(in.SKUs, mk(fmt.Sprintf("addon-%02d", k), fmt.Sprintf("ADDON_%02d", k), ps))
 	}
 
@@ -271,6 +306,26 @@ func BenchmarkPlan(b *testing.B) {
 			})
 		}
 	}
+}
+
+// TestBenchStatusSize reports the average size in bytes (JSON) of a
+// converged user status of the benchmark tenant: what the API server and
+// the cache pay for per user.
+func TestBenchStatusSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 10,000-user tenant")
+	}
+	in := genBenchTenant(10_000, 1)
+	res := Plan(in)
+	total := 0
+	for _, r := range res.Users {
+		b, err := json.Marshal(r.Status)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += len(b)
+	}
+	t.Logf("average user status: %d bytes (JSON) over %d users", total/len(res.Users), len(res.Users))
 }
 
 // TestBenchTenantShape keeps the benchmark honest: it must have the

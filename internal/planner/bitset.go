@@ -112,3 +112,23 @@ func (b bitset) appendKey(key []byte) []byte {
 	}
 	return key
 }
+
+// subsetOfUnion reports whether every member of b is in o or in q.
+func (b bitset) subsetOfUnion(o, q bitset) bool {
+	for i := range b {
+		if b[i]&^(o[i]|q[i]) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// firstNotInUnion returns the smallest member of b in neither o nor q, or -1.
+func (b bitset) firstNotInUnion(o, q bitset) int32 {
+	for i := range b {
+		if w := b[i] &^ (o[i] | q[i]); w != 0 {
+			return int32(i<<6 + bits.TrailingZeros64(w))
+		}
+	}
+	return -1
+}

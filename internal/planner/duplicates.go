@@ -10,11 +10,16 @@ import (
 var noDuplicatePlans = cond{metav1.ConditionFalse, licv1.ReasonNoDuplicatePlans,
 	"no service plan is enabled through more than one license"}
 
-// maxListedPlans bounds the plans a DuplicatePlans message names.
-const maxListedPlans = 5
+// maxListedPlans bounds the plans a DuplicatePlans message names, and
+// maxListedSKUs the SKUs named per plan and as redundant.
+const (
+	maxListedPlans = 5
+	maxListedSKUs  = 3
+)
 
-// duplicatePlans returns the DuplicatePlans condition of a user: True when
-// a service plan is enabled through two of the user's Active licenses,
+// duplicatePlans returns the DuplicatePlans condition of a user (rule 10):
+// True when a service plan is enabled through two of the user's Active
+// licenses (Disabled ones are off),
 // naming the plans and the licenses that are redundant (every plan they
 // enable comes with the user's other licenses). It is a warning only.
 func (w *worker) duplicatePlans(reqs []request) cond {
@@ -26,7 +31,7 @@ func (w *worker) duplicatePlans(reqs []request) cond {
 	seen.reset()
 	dup.reset()
 	for i := range reqs {
-		if reqs[i].active() {
+		if p.inEffect(&reqs[i]) {
 			plans := p.combo(reqs[i].combo).plans
 			for w := range seen {
 				dup[w] |= seen[w] & plans[w]
@@ -55,14 +60,18 @@ func (w *worker) duplicatePlans(reqs []request) cond {
 		}
 		b = append(b, p.planNames[pid]...)
 		b = append(b, " ("...)
-		first := true
+		named := 0
 		for i := range reqs {
-			if reqs[i].active() && p.combo(reqs[i].combo).plans.has(pid) {
-				if !first {
+			if p.inEffect(&reqs[i]) && p.combo(reqs[i].combo).plans.has(pid) {
+				if named == maxListedSKUs {
+					b = append(b, ", ..."...)
+					break
+				}
+				if named > 0 {
 					b = append(b, ", "...)
 				}
 				b = append(b, p.skuNames[reqs[i].sku]...)
-				first = false
+				named++
 			}
 		}
 		b = append(b, ')')
@@ -76,6 +85,10 @@ func (w *worker) duplicatePlans(reqs []request) cond {
 		b = append(b, "no license is fully redundant: disable the duplicate plans on one of them"...)
 	default:
 		for k, ri := range redundant {
+			if k == maxListedSKUs {
+				b = append(b, ", ..."...)
+				break
+			}
 			if k > 0 {
 				b = append(b, ", "...)
 			}
@@ -99,11 +112,11 @@ const maxOverlapCache = 1024
 // a few byte loads instead of bitset operations.
 func (w *worker) anyOverlap(reqs []request) bool {
 	for i := range reqs {
-		if !reqs[i].active() {
+		if !w.p.inEffect(&reqs[i]) {
 			continue
 		}
 		for j := i + 1; j < len(reqs); j++ {
-			if reqs[j].active() && w.overlap(reqs[i].combo, reqs[j].combo) {
+			if w.p.inEffect(&reqs[j]) && w.overlap(reqs[i].combo, reqs[j].combo) {
 				return true
 			}
 		}
@@ -143,7 +156,7 @@ func (w *worker) redundant(reqs []request, dup bitset) []int32 {
 	p := w.p
 	order := w.scratch.rank[:0]
 	for i := range reqs {
-		if reqs[i].active() && p.combo(reqs[i].combo).plans.intersects(dup) {
+		if p.inEffect(&reqs[i]) && p.combo(reqs[i].combo).plans.intersects(dup) {
 			order = append(order, int32(i))
 		}
 	}
@@ -159,7 +172,7 @@ func (w *worker) redundant(reqs []request, dup bitset) []int32 {
 	for _, ri := range order {
 		others.reset()
 		for j := range reqs {
-			if int32(j) != ri && reqs[j].active() && !containsInt32(out, int32(j)) {
+			if int32(j) != ri && p.inEffect(&reqs[j]) && !containsInt32(out, int32(j)) {
 				others.or(p.combo(reqs[j].combo).plans)
 			}
 		}
@@ -184,3 +197,7 @@ func containsInt32(s []int32, v int32) bool {
 	}
 	return false
 }
+
+// inEffect reports whether a request is Active: it holds a seat of a SKU
+// with a usable subscription.
+func (p *planner) inEffect(r *request) bool { return r.active() && !p.skus[r.sku].inactive }

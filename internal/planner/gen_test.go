@@ -61,9 +61,24 @@ var (
 	genUPNs      = []string{"u0@x.io", "u1@x.io", "u2@x.io", "u3@x.io", "u4@x.io", "u5@x.io", "u6@x.io", "u7@x.io", "u8@x.io", "u9@x.io", "ua@x.io", "ub@x.io", "uc@x.io", "ud@x.io"}
 	genLocations = []string{"", "DE", "CN", "US"}
 	genStates    = []licv1.SubscriptionState{"", licv1.SubscriptionEnabled, licv1.SubscriptionWarning, licv1.SubscriptionSuspended, licv1.SubscriptionLockedOut}
-	genReasons   = []string{licv1.ReasonInsufficientSeats, licv1.ReasonSkuNotFound, licv1.ReasonMutuallyExclusivePlans}
+	genReasons   = []string{licv1.ReasonInsufficientSeats, licv1.ReasonInsufficientSeats, licv1.ReasonSkuNotFound, licv1.ReasonMutuallyExclusivePlans, licv1.ReasonMissingDependency}
 	genBase      = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 )
+
+// mixCase returns s with some letters upper-cased (Entra UPNs compare
+// case-insensitively, and people type them every way).
+func mixCase(c chooser, s string) string {
+	if !chance(c, 25) {
+		return s
+	}
+	b := []byte(s)
+	for i := range b {
+		if b[i] >= 'a' && b[i] <= 'z' && chance(c, 40) {
+			b[i] -= 'a' - 'A'
+		}
+	}
+	return string(b)
+}
 
 // genTime returns a whole-second time, as the API server stores them.
 func genTime(c chooser) metav1.Time {
@@ -130,7 +145,9 @@ func genTenant(c chooser) Input {
 	for range c.intn(5) {
 		g := &licv1.LicenseGroup{ObjectMeta: metav1.ObjectMeta{Name: pick(c, "g1", "g2", "g3", "g4"), UID: nextUID(), Generation: int64(1 + c.intn(3))}}
 		g.Spec.Priority = int32(pick(c, -1, 0, 0, 1, 5))
-		g.Spec.Members = subset(c, append(genUPNs, "ghost@x.io"), 20)
+		for _, m := range subset(c, append(genUPNs, "ghost@x.io"), 20) {
+			g.Spec.Members = append(g.Spec.Members, mixCase(c, m))
+		}
 		switch c.intn(8) {
 		case 0:
 			g.Spec.MemberSelector = &metav1.LabelSelector{}
@@ -156,13 +173,21 @@ func genTenant(c chooser) Input {
 		in.Groups = append(in.Groups, g)
 	}
 
-	for range c.intn(11) {
+	for range c.intn(15) {
 		u := &licv1.UserLicense{ObjectMeta: metav1.ObjectMeta{
 			Name: pick(c, "n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9"), UID: nextUID(), Generation: int64(1 + c.intn(3)),
 		}}
-		u.Spec.UserPrincipalName = pick(c, genUPNs...)
+		u.Spec.UserPrincipalName = mixCase(c, pick(c, genUPNs...))
 		if chance(c, 15) {
-			u.Spec.UserPrincipalName = "dup@x.io"
+			u.Spec.UserPrincipalName = mixCase(c, "dup@x.io")
+		}
+		if chance(c, 50) {
+			u.CreationTimestamp = genTime(c)
+		}
+		if chance(c, 10) {
+			// A status saying it lost its userPrincipalName last time.
+			u.Status.Conditions = []metav1.Condition{{Type: licv1.ConditionReady, Status: metav1.ConditionFalse,
+				Reason: licv1.ReasonDuplicateUserPrincipalName, LastTransitionTime: genTime(c)}}
 		}
 		u.Spec.UsageLocation = pick(c, genLocations[1:]...)
 		if chance(c, 10) {
@@ -179,6 +204,9 @@ func genTenant(c chooser) Input {
 		}
 		for _, s := range subset(c, append(genSKUNames, "zz"), 25) {
 			l := licv1.LicenseStatus{SKU: s, State: licv1.LicenseStateActive, LastTransitionTime: genTime(c)}
+			if chance(c, 10) {
+				l.State, l.Reason, l.Message = licv1.LicenseStateDisabled, licv1.ReasonSubscriptionInactive, "old"
+			}
 			if chance(c, 35) {
 				l.State = licv1.LicenseStateError
 				l.Reason = pick(c, genReasons...)

@@ -49,10 +49,21 @@ func (p *planner) groupResult(gi int32) GroupResult {
 	}
 
 	ready := cond{metav1.ConditionTrue, licv1.ReasonAllLicensesActive, groupReadyMessage(len(g.members), len(g.skus))}
+	stalled := absent
 	switch {
 	case g.selErr != "":
 		ready = cond{metav1.ConditionFalse, licv1.ReasonInvalidSelector,
 			"spec.memberSelector is invalid and selects no user until it is fixed: " + g.selErr}
+		stalled = ready
+		stalled.status = metav1.ConditionTrue
+	case g.nUnknown > 0:
+		msg := fmt.Sprintf("spec.licenses[%s].%s lists service plan %q, which LicenseSku %s (%s) does not have: correct or remove the entry; until then this group's assignment of %s is ignored (members keep what other assignments give them)",
+			p.skuNames[g.unknownSKU], planField(g.unknown.enabled), g.unknown.plan, p.skuNames[g.unknownSKU], p.displayName(g.unknownSKU), p.skuNames[g.unknownSKU])
+		if g.nUnknown > 1 {
+			msg += fmt.Sprintf("; %d licenses of the group name unknown plans", g.nUnknown)
+		}
+		ready = cond{metav1.ConditionFalse, licv1.ReasonUnknownServicePlan, msg}
+		stalled = cond{metav1.ConditionTrue, licv1.ReasonUnknownServicePlan, msg}
 	case st.Errors > 0:
 		common := reasonNone
 		for r := range t.byReason {
@@ -69,7 +80,8 @@ func (p *planner) groupResult(gi int32) GroupResult {
 				plural(int64(len(g.unresolved)), "entry", "entries"), joinLimited(g.unresolved, maxNamedMembers))}
 	}
 	st.Conditions = p.conditions(g.obj.Status.Conditions, gen,
-		typed{licv1.ConditionReady, ready}, typed{licv1.ConditionInsufficientSeats, seats})
+		typed{licv1.ConditionReady, ready}, typed{licv1.ConditionInsufficientSeats, seats},
+		typed{licv1.ConditionStalled, stalled})
 
 	if equalGroupStatus(&g.obj.Status, &st) {
 		return GroupResult{Status: &g.obj.Status}
@@ -96,19 +108,23 @@ func (w *worker) tallyGroups(ui int32) {
 			for j < len(reqs) && reqs[j].sku < sku {
 				j++
 			}
-			if j == len(reqs) || reqs[j].sku != sku || reqs[j].active() {
+			if j == len(reqs) || reqs[j].sku != sku || p.inEffect(&reqs[j]) {
 				continue
 			}
 			r := &reqs[j]
+			why := r.reason
+			if r.active() {
+				why = reasonSubscriptionInactive // held, but Disabled
+			}
 			failed = true
-			t.byReason[r.reason]++
-			if r.reason == reasonInsufficientSeats {
+			t.byReason[why]++
+			if why == reasonInsufficientSeats {
 				if t.waiting == nil {
 					t.waiting = make([]int64, len(g.skus))
 				}
 				t.waiting[k]++
 			}
-			p.offerFailure(&t.failures, failure{ui, sku, r.reason})
+			p.offerFailure(&t.failures, failure{ui, sku, why})
 		}
 		if failed {
 			t.errors++

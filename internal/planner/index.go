@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
@@ -126,7 +127,8 @@ func (p *planner) indexSKUs() {
 	for _, s := range p.skus {
 		if s != nil {
 			s.full = w.internCombo(s.id, s.plans)
-			s.seatMsg = w.message(msgKey{r: reasonInsufficientSeats, a: s.id})
+			s.seatMsg = w.message(msgSeats(s.id))
+			s.inactiveMsg = w.message(msgInactive(s.id))
 		}
 	}
 }
@@ -179,6 +181,9 @@ func (p *planner) newSkuInfo(obj *licv1.LicenseSku, id int32, nPlans int) *skuIn
 	s.capacity, s.inactive, s.warning = capacity(&obj.Spec)
 	for _, sp := range obj.Spec.ServicePlans {
 		pid := p.planIDs[sp.Name]
+		if !s.plans.has(pid) {
+			s.planBytes += len(sp.Name) + 3
+		}
 		s.plans.set(pid)
 		d := s.defs[pid]
 		if d == nil {
@@ -372,6 +377,7 @@ func (p *planner) indexGroups() {
 	p.labelLists = make([][]string, len(p.labels))
 	for l, name := range p.labels {
 		p.labelLists[l] = []string{name}
+		p.maxLabel = max(p.maxLabel, len(name))
 	}
 	for _, gi := range p.groupOrder {
 		p.indexGroup(&p.groups[gi], p.in.Groups[gi])
@@ -389,6 +395,14 @@ func (p *planner) indexGroup(gi *groupInfo, g *licv1.LicenseGroup) {
 			var unknown unknownPlan
 			gl.combo, unknown = p.workers[0].assignmentCombo(gl.sku, a)
 			gl.unknown = p.addUnknown(unknown)
+			if unknown.found {
+				// The group reports its smallest (SKU, plan) mistake.
+				gi.nUnknown++
+				if gi.nUnknown == 1 || gl.sku < gi.unknownSKU ||
+					gl.sku == gi.unknownSKU && minUnknown(gi.unknown, unknown) != gi.unknown {
+					gi.unknown, gi.unknownSKU = unknown, gl.sku
+				}
+			}
 		}
 		gi.licenses[k] = gl
 		gi.skus = append(gi.skus, gl.sku)
@@ -453,7 +467,11 @@ func (p *planner) indexLabels(keys []*keyIndex) {
 	}
 }
 
-// indexUPNs maps every userPrincipalName to the user in effect.
+// indexUPNs maps every userPrincipalName, case-folded, to the user in
+// effect (rule 1): the object holding seats now, else the one that was in
+// effect at the last plan (its status does not say it lost), else the
+// oldest, else the lowest name. A new duplicate therefore never takes
+// over, and planning the result again keeps the same user in effect.
 func (p *planner) indexUPNs() {
 	for i, u := range p.in.Users {
 		p.users[i].winner = int32(i)
@@ -462,23 +480,74 @@ func (p *planner) indexUPNs() {
 			continue
 		}
 		p.users[i].obj = u
-		upn := u.Spec.UserPrincipalName
+		upn := foldUPN(u.Spec.UserPrincipalName)
+		p.users[i].upn = upn
 		if j, ok := p.byUPN[upn]; !ok {
 			p.byUPN[upn] = int32(i)
 		} else {
 			p.dupUPNs = true
-			if compareObjects(u, p.in.Users[j]) < 0 {
+			if compareClaims(u, p.in.Users[j]) < 0 {
 				p.byUPN[upn] = int32(i)
 			}
 		}
 	}
 	if p.dupUPNs {
 		for i := range p.users {
-			if u := p.users[i].obj; u != nil {
-				p.users[i].winner = p.byUPN[u.Spec.UserPrincipalName]
+			if u := &p.users[i]; u.obj != nil {
+				u.winner = p.byUPN[u.upn]
 			}
 		}
 	}
+}
+
+// foldUPN returns the identity of a userPrincipalName: Entra compares them
+// case-insensitively. (strings.ToLower returns s itself when it has no
+// upper-case letter, so the common case does not allocate.)
+func foldUPN(s string) string { return strings.ToLower(s) }
+
+// compareClaims orders two UserLicenses claiming the same
+// userPrincipalName: the one holding seats now first, then the one whose
+// status does not say it lost, then the older, then by name
+// (compareObjects).
+func compareClaims(a, b *licv1.UserLicense) int {
+	if ha, hb := holdsSeats(&a.Status), holdsSeats(&b.Status); ha != hb {
+		if ha {
+			return -1
+		}
+		return 1
+	}
+	if la, lb := lostUPN(&a.Status), lostUPN(&b.Status); la != lb {
+		if lb {
+			return -1
+		}
+		return 1
+	}
+	if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+		return c
+	}
+	return compareObjects(a, b)
+}
+
+// holdsSeats reports whether a status holds a seat of some SKU.
+func holdsSeats(st *licv1.UserLicenseStatus) bool {
+	for i := range st.Licenses {
+		if holdsSeat(st.Licenses[i].State) {
+			return true
+		}
+	}
+	return false
+}
+
+// lostUPN reports whether a status says its object lost its
+// userPrincipalName to another at the last plan.
+func lostUPN(st *licv1.UserLicenseStatus) bool {
+	c := meta.FindStatusCondition(st.Conditions, licv1.ConditionReady)
+	return c != nil && c.Reason == licv1.ReasonDuplicateUserPrincipalName
+}
+
+// holdsSeat reports whether a license state holds a seat.
+func holdsSeat(state string) bool {
+	return state == licv1.LicenseStateActive || state == licv1.LicenseStateDisabled
 }
 
 // sortedKeys returns the keys of m in ascending order.

@@ -303,7 +303,7 @@ func (p *planner) resolveGroup(gi int32, idx *labelIndex, seen bitset) {
 
 	g.members = make([]int32, 0, len(g.obj.Spec.Members)+len(selected))
 	for _, upn := range g.obj.Spec.Members {
-		if u, ok := p.byUPN[upn]; ok {
+		if u, ok := p.byUPN[foldUPN(upn)]; ok {
 			if !seen.has(u) {
 				seen.set(u)
 				g.members = append(g.members, u)

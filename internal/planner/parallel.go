@@ -1,7 +1,9 @@
 package planner
 
 import (
+	"fmt"
 	"math/bits"
+	"runtime/debug"
 	"runtime"
 	"sync"
 
@@ -41,6 +43,12 @@ type worker struct {
 	grantLists map[[4]int32][]string // Grants lists of up to four SKUs (IDs + 1, 0-padded)
 
 	tallies []groupTally // per Input.Groups index; nil for worker 0, which tallies in place
+
+	// coupled are its users with a candidate for a scarce SKU, left to
+	// the namespace's queue (see walkAlone).
+	coupled []int32
+	// composed are license messages with notes, see licenseMessage.
+	composed map[[3]int32]string
 }
 
 func newWorker(p *planner, id int) *worker {
@@ -54,6 +62,7 @@ func newWorker(p *planner, id int) *worker {
 		userConds:  map[userConds][]metav1.Condition{},
 		byPacked:   map[uint64]int32{},
 		grantLists: map[[4]int32][]string{},
+		composed:   map[[3]int32]string{},
 	}
 	return w
 }
@@ -73,7 +82,10 @@ func (p *planner) eachUserRange(fn func(w *worker, lo, hi int)) {
 }
 
 // parallel runs fn(0..n-1), each in its own goroutine but the first, and
-// waits for all.
+// waits for all. A panic in any of them is re-raised in the caller's
+// goroutine once all have finished, so that the caller (the reconciler)
+// can recover it: a panic in a goroutine of its own would crash the
+// process.
 func parallel(n int, fn func(k int)) {
 	if n <= 1 {
 		if n == 1 {
@@ -81,12 +93,39 @@ func parallel(n int, fn func(k int)) {
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	for k := 1; k < n; k++ {
-		wg.Go(func() { fn(k) })
+	var (
+		wg       sync.WaitGroup
+		once     sync.Once
+		panicked any
+	)
+	run := func(k int) {
+		defer func() {
+			if v := recover(); v != nil {
+				once.Do(func() { panicked = &workerPanic{worker: k, value: v, stack: debug.Stack()} })
+			}
+		}()
+		fn(k)
 	}
-	fn(0)
+	for k := 1; k < n; k++ {
+		wg.Go(func() { run(k) })
+	}
+	run(0)
 	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
+}
+
+// workerPanic is a panic of one of Plan's goroutines, re-raised in the
+// caller's goroutine with the original stack.
+type workerPanic struct {
+	worker int
+	value  any
+	stack  []byte
+}
+
+func (p *workerPanic) Error() string {
+	return fmt.Sprintf("planner worker %d panicked: %v\n%s", p.worker, p.value, p.stack)
 }
 
 // prepareResults gives every worker but the first its own group tallies

@@ -13,8 +13,9 @@ import (
 // that has one (priorities are bounded to ±1,000,000 by the CRD schema).
 const minPriority = math.MinInt32
 
-// reason is a license failure, in the order the checks run: the first
-// failing check decides the reason of a (user, SKU).
+// reason is why a request holds no seat, or reasonNone. The checks of one
+// request alone (rule 4) run in this order, the first failing one deciding;
+// the reasons of the queue (rule 7) come after.
 type reason uint8
 
 const (
@@ -27,6 +28,10 @@ const (
 	reasonMutuallyExclusivePlans
 	reasonMissingDependency
 	reasonInsufficientSeats
+	// reasonSubscriptionInactive is not a failure: the user holds the seat
+	// but the SKU has no usable subscription (state Disabled). It is only
+	// used to tally group outcomes.
+	reasonSubscriptionInactive
 	numReasons
 )
 
@@ -41,6 +46,7 @@ var reasonNames = [numReasons]string{
 	reasonMutuallyExclusivePlans:    licv1.ReasonMutuallyExclusivePlans,
 	reasonMissingDependency:         licv1.ReasonMissingDependency,
 	reasonInsufficientSeats:         licv1.ReasonInsufficientSeats,
+	reasonSubscriptionInactive:      licv1.ReasonSubscriptionInactive,
 }
 
 func (r reason) String() string { return reasonNames[r] }
@@ -75,14 +81,17 @@ type planner struct {
 	// in name order, so label order is assignedBy order.
 	labels     []string
 	labelLists [][]string // assignedBy list holding just that label
+	maxLabel   int        // length of the longest label
 	groups     []groupInfo
 	groupOrder []int32       // Input.Groups indices sorted by name
 	unknowns   []unknownPlan // unknown plans of group licenses, see groupLicense
 	users      []userInfo
-	byUPN      map[string]int32 // UPN -> Input.Users index of the user in effect
+	byUPN      map[string]int32 // case-folded UPN -> Input.Users index of the user in effect
 	dupUPNs    bool             // some userPrincipalName is used twice
 	userGroups []int32          // groups of all users, see groupsOf
 	groupOffs  []int32
+
+	queue seatQueue // the namespace's queue for scarce seats, see allocate.go
 
 	workers []*worker
 }
@@ -90,9 +99,15 @@ type planner struct {
 // userInfo is what the planner knows about one Input.Users entry.
 type userInfo struct {
 	obj *licv1.UserLicense
+	// upn is the userPrincipalName folded to lower case: the user's
+	// identity (Entra compares UPNs case-insensitively).
+	upn string
 	// winner is the Input.Users index of the user in effect for this
-	// object's userPrincipalName; the object itself unless it lost a tie.
+	// object's userPrincipalName; the object itself unless it lost.
 	winner int32
+	// unlisted counts the SKUs requested beyond what the status can list
+	// (MaxUserLicenseStatuses or the status byte budget): not assigned.
+	unlisted int32
 	// The user's requests, sorted by SKU, are a window of a chunk of a
 	// worker: workers[chunk>>chunkWorkerShift].reqChunks[chunk&...][off:off+n].
 	chunk, off, n int32
@@ -109,7 +124,12 @@ type groupInfo struct {
 	skus     []int32 // distinct SKU IDs of licenses, ascending
 	selector labels.Selector
 	selErr   string
-	members  []int32 // Input.Users indices, ascending
+	// unknown is the smallest plan its licenses name that their SKU lacks
+	// (see unknownPlan) and the SKU, and nUnknown how many licenses do.
+	unknown    unknownPlan
+	unknownSKU int32
+	nUnknown   int32
+	members    []int32 // Input.Users indices, ascending
 	// unresolved lists spec.members without a UserLicense, sorted, all of them.
 	unresolved []string
 	tally      groupTally
@@ -117,7 +137,7 @@ type groupInfo struct {
 
 // groupTally accumulates the outcome of a group's licenses over its members.
 type groupTally struct {
-	errors   int32             // members with a failed license of the group
+	errors   int32             // members with a license of the group not in effect
 	waiting  []int64           // members waiting for a seat, per skus entry
 	byReason [numReasons]int64 // failed (member, SKU) pairs per reason
 	failures failureList
@@ -150,10 +170,21 @@ type skuInfo struct {
 	plans    bitset
 	defs     map[int32]*planDef
 	full     int32 // combo with every plan enabled
-	seatMsg  int32 // message of its InsufficientSeats failures
+	// planBytes bounds the JSON of a disabledPlans list of the SKU.
+	planBytes int
+	seatMsg   int32 // message of its InsufficientSeats failures
+	// inactiveMsg is the message of its Disabled licenses.
+	inactiveMsg int32
 
+	// Seat accounting: holders kept their seat (rule 5), granted got a new
+	// one (rule 6), waiting failed with InsufficientSeats, requested is
+	// every request in effect.
 	holders, granted, waiting, requested int64
-	cands                                []queued // candidates without a seat, if short of seats
+	// free is what is left for new grants while the queue is walked; see
+	// seatQueue.
+	free int64
+	// supply classifies the SKU for the queue, see seatSupply.
+	supply seatSupply
 }
 
 // planDef is a service plan as a given SKU defines it.
@@ -163,7 +194,8 @@ type planDef struct {
 }
 
 // combo is a set of enabled plans of one SKU, interned: every (user, SKU)
-// with the same plans shares it, including its sorted name list.
+// with the same plans shares it, including its sorted list of the SKU's
+// plans it leaves off.
 type combo struct {
 	sku        int32
 	plans      bitset
@@ -174,15 +206,18 @@ type combo struct {
 }
 
 // request is one (user, SKU) with every source asking for it merged.
-// There is one per requested (user, SKU), so it is kept small (24 bytes).
+// There is one per requested (user, SKU), so it is kept small.
 type request struct {
-	sku   int32
-	combo int32 // -1 when the SKU does not exist
+	sku int32
+	// combo is the union of what the valid sources enable; -1 when the SKU
+	// does not exist or no source is valid.
+	combo int32
 	// label is the source label when nlabs is 1, else the smallest one
 	// (the others are recomputed when needed, see sourceLabels).
 	label int32
-	prio  int32 // highest priority of its group sources, minPriority if none
-	msg   int32
+	prio  int32 // highest priority of its valid group sources, minPriority if none
+	msg   int32 // failure message, when reason is set
+	note  int32 // note on an invalid source that was ignored, -1 if none
 	nlabs uint8 // distinct source labels, saturating at MaxUint8
 	// cur is the index of the SKU's entry in the current status, -1 if
 	// none, curFar if beyond what an int8 holds (see current).
@@ -198,9 +233,12 @@ const curFar = math.MinInt8
 type requestFlags uint8
 
 const (
-	flagDirect requestFlags = 1 << iota // assigned directly
-	flagHeld                            // the current status has it Active
-	flagActive                          // it holds a seat in the desired status
+	flagDirect        requestFlags = 1 << iota // assigned directly (by a valid source)
+	flagHeld                                   // the current status holds it (Active or Disabled)
+	flagActive                                 // it holds a seat in the desired status
+	flagQueued                                 // a candidate for a new seat (rule 6)
+	flagDone                                   // decided by the queue: granted or failed for good
+	flagProviderWaits                          // MissingDependency, but the SKU enabling the plan waits for a seat
 )
 
 func (r *request) direct() bool { return r.flags&flagDirect != 0 }
@@ -208,48 +246,9 @@ func (r *request) held() bool   { return r.flags&flagHeld != 0 }
 func (r *request) active() bool { return r.flags&flagActive != 0 }
 
 // Plan computes the desired status of every object of one namespace. It
-// never modifies its input and never panics; the result depends only on
-// the objects (not on their order, nor on scheduling).
-//
-// Membership: a user is a member of a group listing its userPrincipalName
-// in spec.members or matched by spec.memberSelector (nil selects nobody,
-// {} everyone; an invalid selector selects nobody and makes the group
-// Ready=False with reason InvalidSelector). When several UserLicenses share
-// a userPrincipalName, the one with the lowest name is the user; the others
-// are nobody's members, get every direct license in Error with reason
-// DuplicateUserPrincipalName, Ready=False with that reason, and no seat.
-//
-// A user requests a SKU directly or through any of its groups; all the
-// sources of one (user, SKU) make one entry, holding at most one seat, with
-// the union of what each source enables (the SKU's plans minus
-// disabledPlans, or exactly enabledPlans). Each (user, SKU) is checked in
-// this order, the first failure deciding its reason: duplicate
-// userPrincipalName, SkuNotFound, UnknownServicePlan, UsageLocationRequired,
-// ProhibitedInUsageLocation, MutuallyExclusivePlans, MissingDependency,
-// InsufficientSeats.
-//
-// Conflicts and dependencies are per user and decided before seats, so
-// that no user's plans depend on other users (which would make seat
-// allocation circular): the user's remaining SKUs are ranked (direct
-// before group-only, then by highest group priority, then by name) and a
-// SKU enabling a plan that conflicts with a plan of a higher-ranked
-// accepted SKU is rejected; then SKUs enabling a plan whose requirement no
-// accepted SKU enables fail, repeatedly until nothing changes. A SKU that
-// wins a conflict but then finds no free seat still excludes the loser.
-// Conflicts between plans of one SKU are the vendor's business and ignored.
-//
-// Seats, per SKU: holders (candidates whose current status has the SKU
-// Active) keep their seat even above capacity; the free seats, if any, go
-// to the other candidates by direct assignment first, then highest group
-// priority (a request without group source ranks below any group
-// priority), then userPrincipalName; the rest wait with reason
-// InsufficientSeats. Holders above capacity make the SKU Overallocated and
-// nobody new gets a seat.
-//
-// Large namespaces are planned by several goroutines, each over a
-// contiguous range of users; what they share is either read-only while
-// they run or interned by content, and per-worker tallies are merged with
-// commutative operations.
+// never modifies its input and never panics (a panic in one of its
+// goroutines is re-raised in the caller's); the result depends only on the
+// objects (not on their order, nor on scheduling). doc.go explains how.
 func Plan(in Input) *Result {
 	p := newPlanner(in)
 	p.indexSKUs()
@@ -261,7 +260,7 @@ func Plan(in Input) *Result {
 			w.userRequests(int32(ui))
 		}
 	})
-	p.allocateSeats()
+	p.allocate()
 
 	res := &Result{
 		SKUs:   make([]SkuResult, len(in.SKUs)),

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -15,14 +16,17 @@ const chunkWorkerShift = 24
 
 // pending is a request being assembled from its sources.
 type pending struct {
-	req          request
-	last         int32 // last label added
+	req  request
+	last int32 // last label added
+	// unknown is the first invalid source's mistake (smallest label, then
+	// plan), reported in the note or, with no valid source, as the failure.
 	unknown      unknownPlan
 	unknownLabel int32
 }
 
-// userRequests merges the sources of one user into one request per SKU,
-// sorted by SKU, and runs every check except seats.
+// userRequests merges the sources of one user into one request per SKU
+// (rules 2 and 3), keeps those the status can list, sorts them by SKU and
+// runs the checks of one request alone (rule 4).
 //
 // Sources are visited in label order (direct assignments, then groups in
 // name order), so every request sees its labels ascending. Each source is
@@ -62,6 +66,7 @@ func (w *worker) userRequests(ui int32) {
 	if len(pend) == 0 {
 		return
 	}
+	pend = w.listable(u, pend)
 	for i := 1; i < len(pend); i++ {
 		for j := i; j > 0 && pend[j].req.sku < pend[j-1].req.sku; j-- {
 			pend[j], pend[j-1] = pend[j-1], pend[j]
@@ -80,13 +85,13 @@ func (w *worker) userRequests(ui int32) {
 		chunk = append(chunk, w.finish(ui, &pend[i]))
 	}
 	w.reqChunks[k] = chunk
-	reqs := p.requests(u)
-	p.findCurrent(u.obj.Status.Licenses, reqs)
-	w.check(reqs)
+	p.findCurrent(u.obj.Status.Licenses, p.requests(u))
 }
 
 // addSource folds one source into the pending request of its SKU. Every
 // step is commutative, so groups sharing a name may come in any order.
+// A source is valid when its SKU exists and it names no plan the SKU
+// lacks; only valid sources count for the plans (rule 3) and the rank.
 func (w *worker) addSource(ui, sku, label, prio, combo int32, unknown unknownPlan) {
 	// w.scratch.slot[sku] is the index of the SKU's pending request of
 	// user w.scratch.slotUser[sku]-1.
@@ -94,58 +99,168 @@ func (w *worker) addSource(ui, sku, label, prio, combo int32, unknown unknownPla
 		w.scratch.slotUser[sku] = ui + 1
 		w.scratch.slot[sku] = int32(len(w.scratch.pending))
 		w.scratch.pending = append(w.scratch.pending, pending{
-			req:  request{sku: sku, combo: combo, label: label, prio: minPriority, cur: -1},
+			req:  request{sku: sku, combo: -1, label: label, prio: minPriority, note: -1, cur: -1},
 			last: -1,
 		})
 	}
 	pr := &w.scratch.pending[w.scratch.slot[sku]]
 	r := &pr.req
-	if label == 0 {
-		r.flags |= flagDirect
-	} else if prio > r.prio {
-		r.prio = prio
-	}
 	if label != pr.last {
 		if r.nlabs < math.MaxUint8 {
 			r.nlabs++
 		}
 		pr.last = label
 	}
-	if combo != r.combo && combo >= 0 && r.combo >= 0 {
-		r.combo = w.union(r.combo, combo)
+	if unknown.found {
+		if !pr.unknown.found || label < pr.unknownLabel ||
+			label == pr.unknownLabel && minUnknown(pr.unknown, unknown) != pr.unknown {
+			pr.unknown, pr.unknownLabel = unknown, label
+		}
+		return
 	}
-	if unknown.found && (!pr.unknown.found || label < pr.unknownLabel ||
-		label == pr.unknownLabel && minUnknown(pr.unknown, unknown) != pr.unknown) {
-		pr.unknown, pr.unknownLabel = unknown, label
+	if combo < 0 {
+		return // the SKU does not exist
+	}
+	if label == 0 {
+		r.flags |= flagDirect
+	} else if prio > r.prio {
+		r.prio = prio
+	}
+	switch {
+	case r.combo < 0:
+		r.combo = combo
+	case combo != r.combo:
+		r.combo = w.union(r.combo, combo)
 	}
 }
 
-// finish runs the checks that concern one request alone, in order: the
-// first failing one decides.
+// finish runs the checks that concern one request alone (rule 4), in
+// order: the first failing one decides.
 func (w *worker) finish(ui int32, pr *pending) request {
 	p := w.p
 	r := pr.req
 	u := &p.users[ui]
 	loc := u.obj.Spec.UsageLocation
+	if pr.unknown.found && r.combo >= 0 {
+		// A valid source is left: the invalid one is ignored and noted.
+		r.note = w.message(noteIgnoredSource(pr.unknownLabel, r.sku, pr.unknown))
+	}
 	switch {
 	case u.loser(ui):
-		r.fail(reasonDuplicateUPN, w.message(msgKey{r: reasonDuplicateUPN, a: u.winner}))
+		r.fail(reasonDuplicateUPN, w.message(msgDuplicateUPN(u.winner)))
+	case p.skus[r.sku] == nil:
+		r.fail(reasonSkuNotFound, w.message(msgSkuNotFound(r.sku)))
 	case r.combo < 0:
-		r.fail(reasonSkuNotFound, w.message(msgKey{r: reasonSkuNotFound, a: r.sku}))
-	case pr.unknown.found:
-		r.fail(reasonUnknownServicePlan, w.message(msgKey{r: reasonUnknownServicePlan,
-			a: pr.unknownLabel, b: r.sku, c: boolInt(pr.unknown.enabled), s: pr.unknown.plan}))
+		r.fail(reasonUnknownServicePlan, w.message(msgUnknownPlan(pr.unknownLabel, r.sku, pr.unknown)))
 	case loc == "":
-		r.fail(reasonUsageLocationRequired, w.message(msgKey{r: reasonUsageLocationRequired}))
+		r.fail(reasonUsageLocationRequired, w.message(msgUsageLocationRequired()))
 	default:
 		if pr := p.combo(r.combo).prohibited; pr != nil {
 			if plan, ok := pr[loc]; ok {
-				r.fail(reasonProhibitedInUsageLocation, w.message(msgKey{r: reasonProhibitedInUsageLocation, a: plan, b: r.sku, s: loc}))
+				r.fail(reasonProhibitedInUsageLocation, w.message(msgProhibited(plan, r.sku, loc)))
 			}
 		}
 	}
 	return r
 }
+
+// Status size bounds. A status lists at most MaxUserLicenseStatuses
+// licenses, and only as many as fit in statusLicenseBudget bytes when
+// every entry is as large as it could get (entryBound): with the groups
+// and the conditions (bounded too), no status comes near the 256 KiB the
+// issue allows, whatever the tenant's objects.
+const (
+	statusLicenseBudget = 200 << 10
+	// entryOverhead bounds the JSON of an entry's keys, state, reason and
+	// times.
+	entryOverhead = 200
+	// maxMessage bounds an entry's message (see licenseMessage).
+	maxMessage = 1024
+	// fastListable is how many requests fit the budget whatever their
+	// size: 253-byte SKU and 64-byte part names, 16 sources of 259 bytes,
+	// 128 disabled plans of 64 bytes and a full message make 14,309 bytes.
+	fastListable = statusLicenseBudget / (entryOverhead + 253 + 64 + licv1.MaxAssignedBy*262 + 128*67 + maxMessage)
+)
+
+// listable returns the requests the user's status can list: all of them
+// unless there are more than MaxUserLicenseStatuses or their entries could
+// exceed the byte budget. Then the requests the user holds come first, then
+// by rank (direct, priority, SKU name), and the rest are counted in
+// userInfo.unlisted and never assigned (reason TooManyLicenses in the
+// user's Ready condition).
+func (w *worker) listable(u *userInfo, pend []pending) []pending {
+	if len(pend) <= fastListable {
+		return pend
+	}
+	p := w.p
+	held := func(sku int32) bool {
+		name := p.skuNames[sku]
+		for i := range u.obj.Status.Licenses {
+			if l := &u.obj.Status.Licenses[i]; l.SKU == name && holdsSeat(l.State) {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range pend {
+		if held(pend[i].req.sku) {
+			pend[i].req.flags |= flagHeld // only to order; findCurrent sets it again
+		}
+	}
+	slices.SortFunc(pend, func(a, b pending) int {
+		if a.req.held() != b.req.held() {
+			if a.req.held() {
+				return -1
+			}
+			return 1
+		}
+		return compareRank(&a.req, &b.req)
+	})
+	budget := statusLicenseBudget
+	n := 0
+	for n < len(pend) && n < licv1.MaxUserLicenseStatuses {
+		size := p.entryBound(&pend[n].req)
+		if size > budget {
+			break
+		}
+		budget -= size
+		n++
+	}
+	u.unlisted = int32(len(pend) - n)
+	for i := range pend[:n] {
+		pend[i].req.flags &^= flagHeld
+	}
+	return pend[:n]
+}
+
+// entryBound bounds the JSON size of a request's status entry before its
+// outcome is known.
+func (p *planner) entryBound(r *request) int {
+	size := entryOverhead + len(p.skuNames[r.sku]) + maxMessage
+	if s := p.skus[r.sku]; s != nil {
+		size += len(s.part) + s.planBytes
+	}
+	return size + min(int(r.nlabs), licv1.MaxAssignedBy)*(p.maxLabel+3)
+}
+
+// compareRank orders the requests of one user by rank (the SKU's rank for
+// that user): direct first, then higher group priority, then SKU name.
+func compareRank(a, b *request) int {
+	if a.direct() != b.direct() {
+		if a.direct() {
+			return -1
+		}
+		return 1
+	}
+	if a.prio != b.prio {
+		return cmp.Compare(b.prio, a.prio)
+	}
+	return cmp.Compare(a.sku, b.sku)
+}
+
+// outranks reports whether request a ranks before b among one user's
+// requests.
+func outranks(a, b *request) bool { return compareRank(a, b) < 0 }
 
 // findCurrent links every request to the first entry for its SKU in the
 // current status, walking both lists in name order (the planner writes
@@ -169,7 +284,7 @@ func (p *planner) findCurrent(cur []licv1.LicenseStatus, reqs []request) {
 		if j <= math.MaxInt8 {
 			r.cur = int8(j)
 		}
-		if cur[j].State == licv1.LicenseStateActive {
+		if holdsSeat(cur[j].State) {
 			r.flags |= flagHeld
 		}
 	}
@@ -212,7 +327,9 @@ func (w *worker) sourceLabels(ui int32, r *request) []int32 {
 		w.scratch.labels = out
 		return out
 	}
-	if r.direct() {
+	u := &w.p.users[ui]
+	name := w.p.skuNames[r.sku]
+	if slices.ContainsFunc(u.obj.Spec.Licenses, func(a licv1.LicenseAssignment) bool { return a.SKU == name }) {
 		out = append(out, 0)
 	}
 	for _, gi := range w.p.groupsOf(ui) {
@@ -225,15 +342,22 @@ func (w *worker) sourceLabels(ui int32, r *request) []int32 {
 	return out
 }
 
+// listedSources returns the labels assignedBy lists: the first
+// MaxAssignedBy.
+func (w *worker) listedSources(ui int32, r *request) (labels []int32, total int) {
+	labels = w.sourceLabels(ui, r)
+	return labels[:min(len(labels), licv1.MaxAssignedBy)], len(labels)
+}
+
 // sameSources reports whether by is the assignedBy list of r.
 func (w *worker) sameSources(ui int32, r *request, by []string) bool {
 	if r.nlabs == 1 {
 		return len(by) == 1 && by[0] == w.p.labels[r.label]
 	}
-	if len(by) < int(r.nlabs) || len(by) > int(r.nlabs) && r.nlabs < math.MaxUint8 {
+	if len(by) > int(r.nlabs) {
 		return false
 	}
-	labels := w.sourceLabels(ui, r)
+	labels, _ := w.listedSources(ui, r)
 	if len(by) != len(labels) {
 		return false
 	}
@@ -250,7 +374,7 @@ func (w *worker) assignedBy(ui int32, r *request) []string {
 	if r.nlabs == 1 {
 		return w.p.labelLists[r.label]
 	}
-	labels := w.sourceLabels(ui, r)
+	labels, _ := w.listedSources(ui, r)
 	key, packed := packLabels(labels)
 	if packed {
 		if id, ok := w.byPacked[key]; ok {
@@ -286,126 +410,4 @@ func packLabels(labels []int32) (uint64, bool) {
 func (r *request) fail(why reason, msg int32) {
 	r.reason = why
 	r.msg = msg
-}
-
-func boolInt(b bool) int32 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// outranks reports whether request a ranks before b among one user's
-// requests: direct first, then higher group priority, then SKU name.
-func outranks(a, b *request) bool {
-	if a.direct() != b.direct() {
-		return a.direct()
-	}
-	if a.prio != b.prio {
-		return a.prio > b.prio
-	}
-	return a.sku < b.sku
-}
-
-// check runs the per-user checks that involve several SKUs: conflicts in
-// rank order, then missing dependencies to a fixed point. Both are decided
-// before seats are allocated, so that a user's plans never depend on other
-// users.
-func (w *worker) check(reqs []request) {
-	if w.p.anyConflicts && len(reqs) > 1 {
-		rank := w.scratch.rank[:0]
-		for i := range reqs {
-			if reqs[i].reason == reasonNone {
-				rank = append(rank, int32(i))
-			}
-		}
-		for i := 1; i < len(rank); i++ {
-			for j := i; j > 0 && outranks(&reqs[rank[j]], &reqs[rank[j-1]]); j-- {
-				rank[j], rank[j-1] = rank[j-1], rank[j]
-			}
-		}
-		w.scratch.rank = rank
-		if len(rank) > 1 {
-			w.checkConflicts(reqs, rank)
-		}
-	}
-	if w.p.anyRequires {
-		w.checkDependencies(reqs)
-	}
-}
-
-// checkConflicts walks the requests in rank order and rejects one whose
-// enabled plans conflict with a plan of an already accepted request.
-func (w *worker) checkConflicts(reqs []request, rank []int32) {
-	p := w.p
-	acc := w.scratch.acc
-	acc.reset()
-	accepted := w.scratch.accepted[:0]
-	for _, ri := range rank {
-		r := &reqs[ri]
-		c := p.combo(r.combo)
-		if c.conflicts == nil || !c.conflicts.intersects(acc) {
-			acc.or(c.plans)
-			accepted = append(accepted, ri)
-			continue
-		}
-		// Name the smallest offending plan, the smallest plan it conflicts
-		// with, and the highest-ranked accepted SKU enabling that one.
-		var mine, theirs, winner int32 = -1, -1, -1
-		for pid := c.plans.next(0); pid >= 0; pid = c.plans.next(pid + 1) {
-			if cs := p.conflicts[pid]; cs != nil {
-				if q := cs.firstCommon(acc); q >= 0 {
-					mine, theirs = pid, q
-					break
-				}
-			}
-		}
-		for _, ai := range accepted {
-			if p.combo(reqs[ai].combo).plans.has(theirs) {
-				winner = reqs[ai].sku
-				break
-			}
-		}
-		r.fail(reasonMutuallyExclusivePlans, w.message(msgKey{r: reasonMutuallyExclusivePlans, a: mine, b: theirs, c: winner, d: r.sku}))
-	}
-	w.scratch.accepted = accepted
-}
-
-// checkDependencies fails every request with an enabled plan whose
-// requirement no remaining request enables, until nothing changes: a
-// failure can take away a plan another request relies on.
-func (w *worker) checkDependencies(reqs []request) {
-	p := w.p
-	union := w.scratch.union
-	for changed := true; changed; {
-		changed = false
-		union.reset()
-		for i := range reqs {
-			if reqs[i].reason == reasonNone {
-				union.or(p.combo(reqs[i].combo).plans)
-			}
-		}
-		for i := range reqs {
-			r := &reqs[i]
-			if r.reason != reasonNone {
-				continue
-			}
-			c := p.combo(r.combo)
-			if c.requires == nil || c.requires.subsetOf(union) {
-				continue
-			}
-			defs := p.skus[r.sku].defs
-			var mine, missing int32 = -1, -1
-			for pid := c.plans.next(0); pid >= 0; pid = c.plans.next(pid + 1) {
-				if d := defs[pid]; d != nil && d.requires != nil {
-					if q := d.requires.firstNotIn(union); q >= 0 {
-						mine, missing = pid, q
-						break
-					}
-				}
-			}
-			r.fail(reasonMissingDependency, w.message(msgKey{r: reasonMissingDependency, a: mine, b: missing, c: r.sku}))
-			changed = true
-		}
-	}
 }

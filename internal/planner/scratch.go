@@ -13,7 +13,7 @@ type scratch struct {
 	mask, acc, union, seen, dup bitset
 	pending                     []pending
 	slot, slotUser              []int32 // per SKU, see worker.addSource
-	labels, rank, accepted      []int32
+	labels, rank, order         []int32
 	keys                        []uint64
 }
 

@@ -57,8 +57,8 @@ func (p *planner) skuResult(i int32) SkuResult {
 	switch {
 	case s.inactive && s.requested > 0:
 		ready = cond{metav1.ConditionFalse, licv1.ReasonSubscriptionsInactive,
-			fmt.Sprintf("every subscription of %s is Suspended or LockedOut, so none of the %s requesting it can get a new seat: reactivate a subscription or purchase a new one",
-				name, plural(s.requested, "user", "users"))}
+			fmt.Sprintf("every subscription of %s is Suspended or LockedOut: its %s keep their seats but the services are off (state Disabled), and nobody new gets a seat: reactivate a subscription or purchase a new one",
+				name, plural(s.holders, "holder", "holders"))}
 	case assigned > s.capacity:
 		ready = cond{metav1.ConditionFalse, licv1.ReasonOverallocated, over.message}
 	case s.waiting > 0:

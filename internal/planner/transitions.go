@@ -12,13 +12,14 @@ import (
 type TransitionKind string
 
 const (
-	// TransitionAssigned: the license became Active (event LicenseAssigned).
+	// TransitionAssigned: the license became Active, from not held or from
+	// Disabled (event LicenseAssigned).
 	TransitionAssigned TransitionKind = "Assigned"
-	// TransitionRemoved: an Active license stopped being Active, or a listed
-	// license disappeared (event LicenseRemoved).
+	// TransitionRemoved: a held license (Active or Disabled) lost its seat,
+	// or a listed license disappeared (event LicenseRemoved).
 	TransitionRemoved TransitionKind = "Removed"
-	// TransitionFailed: a license entered Error or changed its reason
-	// (event LicenseAssignmentFailed).
+	// TransitionFailed: a license entered Error or changed its reason, or
+	// became Disabled (event LicenseAssignmentFailed).
 	TransitionFailed TransitionKind = "Failed"
 )
 
@@ -54,19 +55,24 @@ func Transitions(old, new *licv1.UserLicenseStatus) []Transition {
 	var out []Transition
 	for _, name := range names {
 		o, n := olds[name], news[name]
+		oHeld, nHeld := o != nil && holdsSeat(o.State), n != nil && holdsSeat(n.State)
 		oActive := o != nil && o.State == licv1.LicenseStateActive
 		nActive := n != nil && n.State == licv1.LicenseStateActive
 		switch {
 		case o != nil && n == nil:
 			out = append(out, Transition{SKU: name, Kind: TransitionRemoved, Sources: o.AssignedBy,
 				Message: fmt.Sprintf("license %s removed: no source assigns it any more", name)})
-		case oActive && !nActive:
+		case oHeld && !nHeld:
 			out = append(out, Transition{SKU: name, Kind: TransitionRemoved, Reason: n.Reason, Sources: o.AssignedBy,
 				Message: fmt.Sprintf("license %s removed: %s", name, n.Reason)})
 		}
-		if n != nil && n.State == licv1.LicenseStateError && (o == nil || o.State != licv1.LicenseStateError || o.Reason != n.Reason) {
+		switch {
+		case n != nil && n.State == licv1.LicenseStateError && (o == nil || o.State != licv1.LicenseStateError || o.Reason != n.Reason):
 			out = append(out, Transition{SKU: name, Kind: TransitionFailed, Reason: n.Reason, Sources: n.AssignedBy,
 				Message: fmt.Sprintf("license %s failed: %s: %s", name, n.Reason, n.Message)})
+		case n != nil && n.State == licv1.LicenseStateDisabled && (o == nil || o.State != licv1.LicenseStateDisabled):
+			out = append(out, Transition{SKU: name, Kind: TransitionFailed, Reason: n.Reason, Sources: n.AssignedBy,
+				Message: fmt.Sprintf("license %s disabled: %s: %s", name, n.Reason, n.Message)})
 		}
 		if nActive && !oActive {
 			out = append(out, Transition{SKU: name, Kind: TransitionAssigned, Sources: n.AssignedBy,

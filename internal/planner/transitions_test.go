@@ -104,12 +104,15 @@ func TestTransitionsOfAPlan(t *testing.T) {
 			r := res.Users[i]
 			var assigned, removedActive []string
 			for _, tr := range Transitions(&u.Status, r.Status) {
+				wasHeld := slices.ContainsFunc(u.Status.Licenses, func(l licv1.LicenseStatus) bool { return l.SKU == tr.SKU && holdsSeat(l.State) })
 				switch tr.Kind {
 				case TransitionAssigned:
-					assigned = append(assigned, tr.SKU)
+					if !wasHeld { // Disabled -> Active is an assignment but no new seat
+						assigned = append(assigned, tr.SKU)
+					}
 				case TransitionRemoved:
 					for _, l := range u.Status.Licenses {
-						if l.SKU == tr.SKU && l.State == licv1.LicenseStateActive {
+						if l.SKU == tr.SKU && holdsSeat(l.State) {
 							removedActive = append(removedActive, tr.SKU)
 							break
 						}

@@ -2,7 +2,9 @@ package planner
 
 import (
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +20,10 @@ type cond struct {
 	message string
 }
 
+// absent is the desired state of a condition that must not be there
+// (Stalled is present only when True, as Flux and kstatus expect).
+var absent = cond{}
+
 // userResult computes the desired status of one user. It first checks
 // whether the current status already is the desired one, without building
 // anything, and builds a new status only when it is not.
@@ -31,31 +37,30 @@ func (w *worker) userResult(ui int32) UserResult {
 	cur := &obj.Status
 	reqs := p.requests(u)
 
-	failed := 0
+	notInEffect, failed := 0, 0
 	for i := range reqs {
-		if !reqs[i].active() {
+		switch p.state(&reqs[i]) {
+		case licv1.LicenseStateError:
 			failed++
+			notInEffect++
+		case licv1.LicenseStateDisabled:
+			notInEffect++
 		}
 	}
-	var ready cond
-	switch {
-	case u.loser(ui):
-		ready = cond{metav1.ConditionFalse, licv1.ReasonDuplicateUserPrincipalName, p.msg(w.message(msgKey{r: reasonDuplicateUPN, a: u.winner}))}
-	case failed == 0:
-		ready = cond{metav1.ConditionTrue, licv1.ReasonAllLicensesActive, w.readyMessage(reqs, 0)}
-	default:
-		ready = cond{metav1.ConditionFalse, licv1.ReasonLicenseErrors, w.readyMessage(reqs, failed)}
-	}
+	ready := w.userReady(ui, reqs, failed, notInEffect)
 	dup := w.duplicatePlans(reqs)
+	stalled := w.userStalled(ui, reqs)
 
 	gen := obj.Generation
-	active, requested := int32(len(reqs)-failed), int32(len(reqs))
+	active := int32(len(reqs) - notInEffect)
+	requested := int32(len(reqs)) + u.unlisted
 	if cur.ObservedGeneration == gen &&
 		cur.ActiveLicenses == active && cur.RequestedLicenses == requested &&
 		w.sameLicenses(ui, cur.Licenses) &&
 		p.sameGroups(ui, cur.Groups) &&
 		conditionHolds(cur.Conditions, licv1.ConditionReady, ready, gen) &&
-		conditionHolds(cur.Conditions, licv1.ConditionDuplicatePlans, dup, gen) {
+		conditionHolds(cur.Conditions, licv1.ConditionDuplicatePlans, dup, gen) &&
+		conditionHolds(cur.Conditions, licv1.ConditionStalled, stalled, gen) {
 		return UserResult{Status: cur}
 	}
 
@@ -67,18 +72,18 @@ func (w *worker) userResult(ui int32) UserResult {
 		w.fillLicense(&st.Licenses[i], ui, &reqs[i])
 	}
 	st.Groups = w.groupNames(ui)
+	want := []typed{{licv1.ConditionReady, ready}, {licv1.ConditionDuplicatePlans, dup}, {licv1.ConditionStalled, stalled}}
 	if len(cur.Conditions) == 0 {
 		// Common on a cold start: users in the same situation share one
 		// (read-only) condition list.
-		key := userConds{gen, ready, dup}
+		key := userConds{gen, ready, dup, stalled}
 		st.Conditions = w.userConds[key]
 		if st.Conditions == nil {
-			st.Conditions = p.conditions(nil, gen, typed{licv1.ConditionReady, ready}, typed{licv1.ConditionDuplicatePlans, dup})
+			st.Conditions = p.conditions(nil, gen, want...)
 			w.userConds[key] = st.Conditions
 		}
 	} else {
-		st.Conditions = p.conditions(cur.Conditions, gen,
-			typed{licv1.ConditionReady, ready}, typed{licv1.ConditionDuplicatePlans, dup})
+		st.Conditions = p.conditions(cur.Conditions, gen, want...)
 	}
 	res := UserResult{Status: st, Changed: true}
 	res.Releases, res.Grants = w.seatChanges(cur, reqs)
@@ -87,12 +92,91 @@ func (w *worker) userResult(ui int32) UserResult {
 
 // userConds identifies the conditions of a user without prior conditions.
 type userConds struct {
-	gen        int64
-	ready, dup cond
+	gen                 int64
+	ready, dup, stalled cond
 }
 
-// groupNames returns the sorted, distinct names of the user's groups.
-func (w *worker) groupNames(ui int32) []string {
+// userReady is the Ready condition of a user: True when every license it
+// requests is in effect.
+func (w *worker) userReady(ui int32, reqs []request, failed, notInEffect int) cond {
+	p := w.p
+	u := &p.users[ui]
+	var c cond
+	switch {
+	case u.loser(ui):
+		c = cond{metav1.ConditionFalse, licv1.ReasonDuplicateUserPrincipalName, p.msg(w.message(msgDuplicateUPN(u.winner)))}
+	case failed > 0:
+		c = cond{metav1.ConditionFalse, licv1.ReasonLicenseErrors, w.readyMessage(reqs, notInEffect, int(u.unlisted))}
+	case u.unlisted > 0:
+		c = cond{metav1.ConditionFalse, licv1.ReasonTooManyLicenses, w.readyMessage(reqs, notInEffect, int(u.unlisted))}
+	case notInEffect > 0:
+		c = cond{metav1.ConditionFalse, licv1.ReasonLicensesDisabled, w.readyMessage(reqs, notInEffect, 0)}
+	default:
+		c = cond{metav1.ConditionTrue, licv1.ReasonAllLicensesActive, w.readyMessage(reqs, 0, 0)}
+	}
+	if n := len(p.groupsOf(ui)); n > licv1.MaxUserGroups && w.distinctGroups(ui) > licv1.MaxUserGroups {
+		c.message = w.text(append(append([]byte(c.message), "; member of "...),
+			strconv.Itoa(w.distinctGroups(ui))+" groups: status.groups lists the first "+strconv.Itoa(licv1.MaxUserGroups)...))
+	}
+	return c
+}
+
+// userStalled is the Stalled condition of a user: present, and True, when
+// a license cannot take effect until some spec changes (the user's own, a
+// group's or a SKU's): the first such license in SKU order decides the
+// reason. Waiting for a seat is not stalled, nor is a missing SKU (another
+// object that may still be applied).
+func (w *worker) userStalled(ui int32, reqs []request) cond {
+	p := w.p
+	u := &p.users[ui]
+	if u.loser(ui) {
+		return cond{metav1.ConditionTrue, licv1.ReasonDuplicateUserPrincipalName, p.msg(w.message(msgDuplicateUPN(u.winner)))}
+	}
+	first, n := -1, 0
+	for i := range reqs {
+		if stalls(&reqs[i]) {
+			if first < 0 {
+				first = i
+			}
+			n++
+		}
+	}
+	if first < 0 {
+		if u.unlisted > 0 {
+			return cond{metav1.ConditionTrue, licv1.ReasonTooManyLicenses, w.unlistedMessage(int(u.unlisted))}
+		}
+		return absent
+	}
+	r := &reqs[first]
+	b := append(w.scratch.text[:0], p.skuNames[r.sku]...)
+	b = append(b, " cannot take effect until a spec changes: "...)
+	b = append(b, p.msg(r.msg)...)
+	if n > 1 {
+		b = append(b, "; and "...)
+		b = strconv.AppendInt(b, int64(n-1), 10)
+		b = append(b, " more license"...)
+		if n > 2 {
+			b = append(b, 's')
+		}
+		b = append(b, " (see status.licenses)"...)
+	}
+	w.scratch.text = b
+	return cond{metav1.ConditionTrue, r.reason.String(), w.text(b)}
+}
+
+// stalls reports whether a failed request needs a spec change to succeed.
+func stalls(r *request) bool {
+	switch r.reason {
+	case reasonUnknownServicePlan, reasonUsageLocationRequired, reasonProhibitedInUsageLocation, reasonMutuallyExclusivePlans:
+		return true
+	case reasonMissingDependency:
+		return r.flags&flagProviderWaits == 0
+	}
+	return false
+}
+
+// distinctGroups counts the user's groups by name.
+func (w *worker) distinctGroups(ui int32) int {
 	p := w.p
 	gs := p.groupsOf(ui)
 	n := 0
@@ -101,9 +185,20 @@ func (w *worker) groupNames(ui int32) []string {
 			n++
 		}
 	}
-	out := w.slabs.str.take(n)
-	n = 0
+	return n
+}
+
+// groupNames returns the sorted, distinct names of the user's groups: the
+// first MaxUserGroups.
+func (w *worker) groupNames(ui int32) []string {
+	p := w.p
+	gs := p.groupsOf(ui)
+	out := w.slabs.str.take(min(w.distinctGroups(ui), licv1.MaxUserGroups))
+	n := 0
 	for k, gi := range gs {
+		if n == len(out) {
+			break
+		}
 		if k == 0 || p.groups[gi].label != p.groups[gs[k-1]].label {
 			out[n] = p.in.Groups[gi].Name
 			n++
@@ -119,6 +214,9 @@ func (p *planner) sameGroups(ui int32, names []string) bool {
 	for k, gi := range gs {
 		if k > 0 && p.groups[gi].label == p.groups[gs[k-1]].label {
 			continue
+		}
+		if n == licv1.MaxUserGroups {
+			break
 		}
 		if n == len(names) || names[n] != p.in.Groups[gi].Name {
 			return false
@@ -144,8 +242,8 @@ func (w *worker) sameLicenses(ui int32, cur []licv1.LicenseStatus) bool {
 		if p.current(u, r) != l { // also checks the SKU name
 			return false
 		}
-		state, why, msg := p.outcome(r)
-		if l.State != state || l.Reason != why || l.Message != msg ||
+		state := p.state(r)
+		if l.State != state || l.Reason != p.reasonOf(r) || l.Message != w.licenseMessage(ui, r) ||
 			(l.WaitingSince == nil) != (r.reason != reasonInsufficientSeats) ||
 			l.SkuPartNumber != p.partNumber(r) ||
 			!w.sameSources(ui, r, l.AssignedBy) ||
@@ -156,12 +254,82 @@ func (w *worker) sameLicenses(ui int32, cur []licv1.LicenseStatus) bool {
 	return true
 }
 
-// outcome returns the state, reason and message of a decided request.
-func (p *planner) outcome(r *request) (state, why, msg string) {
-	if r.active() {
-		return licv1.LicenseStateActive, "", ""
+// state returns the state of a decided request: Active when it holds a
+// seat of a SKU with a usable subscription, Disabled when it holds one of
+// a SKU without, Error when it holds none.
+func (p *planner) state(r *request) string {
+	switch {
+	case !r.active():
+		return licv1.LicenseStateError
+	case p.skus[r.sku].inactive:
+		return licv1.LicenseStateDisabled
 	}
-	return licv1.LicenseStateError, r.reason.String(), p.msg(r.msg)
+	return licv1.LicenseStateActive
+}
+
+// reasonOf returns the status reason of a decided request.
+func (p *planner) reasonOf(r *request) string {
+	switch {
+	case !r.active():
+		return r.reason.String()
+	case p.skus[r.sku].inactive:
+		return licv1.ReasonSubscriptionInactive
+	}
+	return ""
+}
+
+// licenseMessage returns the message of a decided request: what failed
+// and what to do, or why it is Disabled, followed by notes (a source that
+// was ignored, more sources than assignedBy lists); at most maxMessage
+// bytes.
+func (w *worker) licenseMessage(ui int32, r *request) string {
+	p := w.p
+	base := int32(-1)
+	switch {
+	case !r.active():
+		base = r.msg
+	case p.skus[r.sku].inactive:
+		base = p.skus[r.sku].inactiveMsg
+	}
+	sources := 0
+	if int(r.nlabs) > licv1.MaxAssignedBy {
+		_, sources = w.listedSources(ui, r)
+	}
+	if r.note < 0 && sources == 0 {
+		if base < 0 {
+			return ""
+		}
+		return p.msg(base)
+	}
+	key := [3]int32{base, r.note, int32(sources)}
+	if s, ok := w.composed[key]; ok {
+		return s
+	}
+	var parts []string
+	if base >= 0 {
+		parts = append(parts, p.msg(base))
+	}
+	if r.note >= 0 {
+		parts = append(parts, p.msg(r.note))
+	}
+	if sources > 0 {
+		parts = append(parts, strconv.Itoa(sources)+" sources assign it: assignedBy lists the first "+strconv.Itoa(licv1.MaxAssignedBy))
+	}
+	s := truncate(strings.Join(parts, "; "), maxMessage)
+	w.composed[key] = s
+	return s
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - 3
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 func (p *planner) partNumber(r *request) string {
@@ -187,12 +355,14 @@ func (w *worker) fillLicense(dst *licv1.LicenseStatus, ui int32, r *request) {
 	*dst = licv1.LicenseStatus{
 		SKU:           p.skuNames[r.sku],
 		SkuPartNumber: p.partNumber(r),
+		State:         p.state(r),
+		Reason:        p.reasonOf(r),
+		Message:       w.licenseMessage(ui, r),
 		AssignedBy:    w.assignedBy(ui, r),
 		DisabledPlans: p.disabledPlans(r),
 	}
-	dst.State, dst.Reason, dst.Message = p.outcome(r)
 	if r.reason == reasonInsufficientSeats {
-		if prev != nil && prev.State == licv1.LicenseStateError && prev.Reason == licv1.ReasonInsufficientSeats && prev.WaitingSince != nil {
+		if prev != nil && isWaiting(prev) && prev.WaitingSince != nil {
 			dst.WaitingSince = prev.WaitingSince
 		} else {
 			dst.WaitingSince = p.nowPtr
@@ -205,13 +375,18 @@ func (w *worker) fillLicense(dst *licv1.LicenseStatus, ui int32, r *request) {
 	}
 }
 
+// isWaiting reports whether a status entry waits for a seat.
+func isWaiting(l *licv1.LicenseStatus) bool {
+	return l.State == licv1.LicenseStateError && l.Reason == licv1.ReasonInsufficientSeats
+}
+
 // seatChanges returns the SKUs the user holds now and will not hold, and
-// the reverse, sorted.
+// the reverse, sorted. Holding is Active or Disabled: both keep a seat.
 func (w *worker) seatChanges(cur *licv1.UserLicenseStatus, reqs []request) (releases, grants []string) {
 	p := w.p
 	for i := range cur.Licenses {
 		l := &cur.Licenses[i]
-		if l.State != licv1.LicenseStateActive {
+		if !holdsSeat(l.State) {
 			continue
 		}
 		k, found := slices.BinarySearchFunc(reqs, l.SKU, func(r request, name string) int {
@@ -261,20 +436,29 @@ type typed struct {
 }
 
 // conditionHolds reports whether conds already has the desired condition
-// at this generation (setting it again would change nothing).
+// at this generation (setting it again would change nothing); for an
+// absent condition, whether it is absent.
 func conditionHolds(conds []metav1.Condition, typ string, want cond, gen int64) bool {
 	c := meta.FindStatusCondition(conds, typ)
+	if want == absent {
+		return c == nil
+	}
 	return c != nil && c.Status == want.status && c.Reason == want.reason &&
 		c.Message == want.message && c.ObservedGeneration == gen
 }
 
 // conditions returns a copy of current with the desired conditions set by
 // meta.SetStatusCondition, which keeps lastTransitionTime while the status
-// does not change. Conditions of other types are kept as they are.
+// does not change, and the absent ones removed. Conditions of other types
+// (Synced, written by another controller) are kept as they are.
 func (p *planner) conditions(current []metav1.Condition, gen int64, want ...typed) []metav1.Condition {
 	out := make([]metav1.Condition, len(current), len(current)+len(want))
 	copy(out, current)
 	for _, w := range want {
+		if w.cond == absent {
+			meta.RemoveStatusCondition(&out, w.typ)
+			continue
+		}
 		meta.SetStatusCondition(&out, metav1.Condition{
 			Type:               w.typ,
 			Status:             w.status,
@@ -283,6 +467,9 @@ func (p *planner) conditions(current []metav1.Condition, gen int64, want ...type
 			ObservedGeneration: gen,
 			LastTransitionTime: p.now,
 		})
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

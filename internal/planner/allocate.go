@@ -1,0 +1,626 @@
+package planner
+
+import (
+	"cmp"
+	"container/heap"
+	"slices"
+)
+
+// seatSupply says how a SKU's free seats compare with the requests
+// waiting for one, once the holders have kept theirs (rule 5).
+type seatSupply uint8
+
+const (
+	// supplyAmple: every candidate fits; seats never decide who gets one.
+	supplyAmple seatSupply = iota
+	// supplyScarce: there are free seats, but fewer than candidates: the
+	// namespace's queue decides who gets them.
+	supplyScarce
+	// supplyNone: no free seat (all taken, or holders above capacity:
+	// Overallocated). No candidate gets one.
+	supplyNone
+)
+
+// verdict is what the queue decides for a candidate at its turn.
+type verdict uint8
+
+const (
+	grant   verdict = iota // seat free, no conflict, dependencies met
+	blocked                // fails for good in this plan: a conflict or no seat left
+	later                  // a dependency is not met yet: try again on the next walk
+)
+
+// seatCount is one worker's count of the requests of one SKU.
+type seatCount struct {
+	requested, holders, cands, granted, waiting int64
+}
+
+// allocate decides which requests hold a seat: the holders keep theirs
+// (rule 5), then the namespace's queue hands out the free seats (rule 6),
+// then every request left gets the reason it failed (rule 7).
+//
+// The queue is one ranked list over the whole namespace, walked again
+// until a walk grants nothing. Two requests only influence each other
+// through a SKU's seats or through their user's licenses (conflicts and
+// dependencies). So a user whose candidates all ask for SKUs with ample
+// seats walks its own requests alone, in parallel with the others; only
+// users with a candidate for a scarce SKU join the shared walk (walkQueue),
+// and there only the scarce SKUs' candidates need a global order. The
+// result is the one of the single global walk (see doc.go).
+func (p *planner) allocate() {
+	counts := make([][]seatCount, len(p.workers))
+	p.eachUserRange(func(w *worker, lo, hi int) {
+		c := make([]seatCount, len(p.skus))
+		for ui := lo; ui < hi; ui++ {
+			w.keepHolders(int32(ui), c)
+		}
+		counts[w.id] = c
+	})
+	for id, s := range p.skus {
+		if s == nil {
+			continue
+		}
+		var cands int64
+		for _, c := range counts {
+			s.requested += c[id].requested
+			s.holders += c[id].holders
+			cands += c[id].cands
+		}
+		s.free = s.capacity - s.holders
+		switch {
+		case cands <= s.free:
+			s.supply = supplyAmple
+		case s.free <= 0:
+			s.supply = supplyNone
+		default:
+			s.supply = supplyScarce
+		}
+	}
+
+	p.eachUserRange(func(w *worker, lo, hi int) {
+		for ui := lo; ui < hi; ui++ {
+			w.walkAlone(int32(ui))
+		}
+	})
+	p.walkQueue()
+
+	p.eachUserRange(func(w *worker, lo, hi int) {
+		c := counts[w.id]
+		clear(c)
+		for ui := lo; ui < hi; ui++ {
+			w.failRest(int32(ui), c)
+		}
+	})
+	for id, s := range p.skus {
+		if s != nil {
+			for _, c := range counts {
+				s.granted += c[id].granted
+				s.waiting += c[id].waiting
+			}
+		}
+	}
+}
+
+// keepHolders applies rule 5 to one user: every request it holds that
+// passed the checks of rule 4 keeps its seat, unless the kept licenses
+// conflict with each other or one requires a plan the others no longer
+// enable (the SKUs' plans or the user's spec changed): then the
+// lower-ranked one is released, until nothing changes. The rest become
+// candidates for the queue.
+func (w *worker) keepHolders(ui int32, c []seatCount) {
+	p := w.p
+	u := &p.users[ui]
+	if u.obj == nil || u.loser(ui) {
+		return
+	}
+	reqs := p.requests(u)
+	kept := w.scratch.rank[:0]
+	for i := range reqs {
+		r := &reqs[i]
+		if p.skus[r.sku] == nil {
+			continue
+		}
+		c[r.sku].requested++
+		if r.reason == reasonNone && r.held() {
+			kept = append(kept, int32(i))
+		}
+	}
+	if len(kept) > 0 && (p.anyConflicts || p.anyRequires) {
+		kept = w.consistent(reqs, kept)
+	}
+	for _, i := range kept {
+		reqs[i].flags |= flagActive
+		c[reqs[i].sku].holders++
+	}
+	w.scratch.rank = kept
+	for i := range reqs {
+		if r := &reqs[i]; r.reason == reasonNone && !r.active() {
+			r.flags |= flagQueued
+			c[r.sku].cands++
+		}
+	}
+}
+
+// consistent applies the releases of rule 5 to a user's kept requests:
+// those whose requirements the kept licenses (themselves included) do not
+// enable go, until none is left; then, walking in rank order, a request
+// conflicting with a higher-ranked kept one goes; and again, until neither
+// releases anything. Requirements go first: a license that cannot stay
+// anyway must not push out one it conflicts with.
+func (w *worker) consistent(reqs []request, kept []int32) []int32 {
+	p := w.p
+	slices.SortFunc(kept, func(a, b int32) int { return compareRank(&reqs[a], &reqs[b]) })
+	acc := w.scratch.acc
+	for {
+		if p.anyRequires {
+			for changed := true; changed; {
+				changed = false
+				acc.reset()
+				for _, i := range kept {
+					acc.or(p.combo(reqs[i].combo).plans)
+				}
+				n := 0
+				for _, i := range kept {
+					if c := p.combo(reqs[i].combo); c.requires != nil && !c.requires.subsetOf(acc) {
+						changed = true
+						continue
+					}
+					kept[n] = i
+					n++
+				}
+				kept = kept[:n]
+			}
+		}
+		if !p.anyConflicts {
+			return kept
+		}
+		acc.reset()
+		n := 0
+		for _, i := range kept {
+			c := p.combo(reqs[i].combo)
+			if c.conflicts != nil && c.conflicts.intersects(acc) {
+				continue // released: ranks below a kept license it conflicts with
+			}
+			acc.or(c.plans)
+			kept[n] = i
+			n++
+		}
+		if n == len(kept) {
+			return kept
+		}
+		kept = kept[:n]
+	}
+}
+
+// heldPlans sets acc to the plans of the user's requests holding a seat.
+func (p *planner) heldPlans(reqs []request, acc bitset) {
+	acc.reset()
+	for i := range reqs {
+		if reqs[i].active() {
+			acc.or(p.combo(reqs[i].combo).plans)
+		}
+	}
+}
+
+// admissible decides whether the user of reqs may get r now, seats aside:
+// no enabled plan of r conflicts with a plan the user holds (else blocked:
+// the user's licenses only grow while the queue is walked), and every plan
+// r requires is enabled by the user's licenses or by r itself (else later).
+func (w *worker) admissible(reqs []request, r *request) verdict {
+	p := w.p
+	c := p.combo(r.combo)
+	if c.conflicts == nil && c.requires == nil {
+		return grant
+	}
+	acc := w.scratch.acc
+	p.heldPlans(reqs, acc)
+	if c.conflicts != nil && c.conflicts.intersects(acc) {
+		return blocked
+	}
+	if c.requires != nil && !c.requires.subsetOfUnion(acc, c.plans) {
+		return later
+	}
+	return grant
+}
+
+// compareLocal orders one user's candidates as the namespace's queue does:
+// direct first, then higher group priority, then longer waiting, then SKU
+// name (the user's name is the same for all of them).
+func (w *worker) compareLocal(ui int32, reqs []request, a, b int32) int {
+	ra, rb := &reqs[a], &reqs[b]
+	if c := cmp.Compare(rankKey(rb), rankKey(ra)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(w.p.waitingSince(ui, ra), w.p.waitingSince(ui, rb)); c != 0 {
+		return c
+	}
+	return cmp.Compare(ra.sku, rb.sku)
+}
+
+// rankKey packs a request's rank among all requests for a seat: direct
+// first, then higher priority (larger key first).
+func rankKey(r *request) uint64 {
+	k := uint64(uint32(r.prio) ^ 1<<31) // order-preserving int32 -> uint32
+	if r.direct() {
+		k |= 1 << 32
+	}
+	return k
+}
+
+// waitingSince is when the user started waiting for r's seat, in Unix
+// nanoseconds: from the current status while it waits for a seat, else
+// now (a request not yet waiting counts as now).
+func (p *planner) waitingSince(ui int32, r *request) int64 {
+	if cur := p.current(&p.users[ui], r); cur != nil && cur.WaitingSince != nil && isWaiting(cur) {
+		return cur.WaitingSince.UnixNano()
+	}
+	return p.now.UnixNano()
+}
+
+// candidates returns the indices of the user's requests still to be
+// decided by the queue for the given supplies, in queue order.
+func (w *worker) candidates(ui int32, reqs []request, want func(seatSupply) bool) []int32 {
+	out := w.scratch.order[:0]
+	for i := range reqs {
+		r := &reqs[i]
+		if r.flags&flagQueued != 0 && r.flags&(flagActive|flagDone) == 0 && want(w.p.skus[r.sku].supply) {
+			out = append(out, int32(i))
+		}
+	}
+	if len(out) > 1 {
+		slices.SortFunc(out, func(a, b int32) int { return w.compareLocal(ui, reqs, a, b) })
+	}
+	w.scratch.order = out
+	return out
+}
+
+// walkAlone walks the queue for a user none of whose candidates asks for
+// a scarce SKU: nobody else's request can change its outcome, so its own
+// requests are walked in queue order, again until a walk grants nothing.
+// Users with a scarce candidate are left to walkQueue.
+func (w *worker) walkAlone(ui int32) {
+	p := w.p
+	u := &p.users[ui]
+	if u.obj == nil || u.loser(ui) {
+		return
+	}
+	reqs := p.requests(u)
+	for i := range reqs {
+		if r := &reqs[i]; r.flags&flagQueued != 0 && p.skus[r.sku].supply == supplyScarce {
+			w.coupled = append(w.coupled, ui)
+			return
+		}
+	}
+	order := w.candidates(ui, reqs, func(s seatSupply) bool { return s == supplyAmple })
+	for granted := true; granted; {
+		granted = false
+		for _, i := range order {
+			r := &reqs[i]
+			if r.flags&flagDone != 0 {
+				continue
+			}
+			switch w.admissible(reqs, r) {
+			case grant:
+				r.flags |= flagActive | flagDone
+				granted = true
+			case blocked:
+				r.flags |= flagDone
+			}
+		}
+	}
+}
+
+// failRest gives every request of the user that holds no seat the reason
+// of rule 7, the first that holds: a conflict with a held license
+// (MutuallyExclusivePlans), a requirement no held license enables
+// (MissingDependency), else no free seat (InsufficientSeats). It counts
+// the SKUs' new grants and waiting users.
+func (w *worker) failRest(ui int32, c []seatCount) {
+	p := w.p
+	u := &p.users[ui]
+	if u.obj == nil || u.loser(ui) {
+		return
+	}
+	reqs := p.requests(u)
+	acc := w.scratch.union
+	p.heldPlans(reqs, acc)
+	var deps []int32
+	for i := range reqs {
+		r := &reqs[i]
+		if r.flags&flagQueued == 0 {
+			continue
+		}
+		if r.active() {
+			c[r.sku].granted++
+			continue
+		}
+		cb := p.combo(r.combo)
+		switch {
+		case cb.conflicts != nil && cb.conflicts.intersects(acc):
+			mine, theirs := -1, -1
+			for pid := cb.plans.next(0); pid >= 0; pid = cb.plans.next(pid + 1) {
+				if cs := p.conflicts[pid]; cs != nil {
+					if q := cs.firstCommon(acc); q >= 0 {
+						mine, theirs = int(pid), int(q)
+						break
+					}
+				}
+			}
+			r.fail(reasonMutuallyExclusivePlans, w.message(msgConflict(int32(mine), r.sku, int32(theirs), p.heldProvider(reqs, int32(theirs)))))
+		case cb.requires != nil && !cb.requires.subsetOfUnion(acc, cb.plans):
+			r.reason = reasonMissingDependency // message below, once every reason is known
+			deps = append(deps, int32(i))
+		default:
+			r.fail(reasonInsufficientSeats, p.skus[r.sku].seatMsg)
+			c[r.sku].waiting++
+		}
+	}
+	for _, i := range deps {
+		r := &reqs[i]
+		cb := p.combo(r.combo)
+		defs := p.skus[r.sku].defs
+		var mine, missing int32 = -1, -1
+		for pid := cb.plans.next(0); pid >= 0; pid = cb.plans.next(pid + 1) {
+			if d := defs[pid]; d != nil && d.requires != nil {
+				if q := d.requires.firstNotInUnion(acc, cb.plans); q >= 0 {
+					mine, missing = pid, q
+					break
+				}
+			}
+		}
+		// The highest-ranked other request of the user that would enable
+		// the missing plan, if any: the message names it, and the user is
+		// not stalled while it waits for a seat.
+		provider, waits := int32(-1), false
+		best := -1
+		for j := range reqs {
+			o := &reqs[j]
+			if int32(j) == i || o.combo < 0 || o.active() || !p.combo(o.combo).plans.has(missing) {
+				continue
+			}
+			if best < 0 || outranks(o, &reqs[best]) {
+				best = j
+			}
+		}
+		if best >= 0 {
+			provider = reqs[best].sku
+			waits = reqs[best].reason == reasonInsufficientSeats
+		}
+		if waits {
+			r.flags |= flagProviderWaits
+		}
+		r.fail(reasonMissingDependency, w.message(msgMissingDependency(mine, r.sku, missing, provider, waits)))
+	}
+}
+
+// heldProvider returns the highest-ranked held SKU of the user enabling
+// plan, or -1.
+func (p *planner) heldProvider(reqs []request, plan int32) int32 {
+	best := -1
+	for i := range reqs {
+		if r := &reqs[i]; r.active() && p.combo(r.combo).plans.has(plan) && (best < 0 || outranks(r, &reqs[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return -1
+	}
+	return reqs[best].sku
+}
+
+// seatQueue is the namespace's queue for the scarce SKUs' seats.
+type seatQueue struct {
+	// lists holds, per scarce SKU, its candidates in queue order.
+	lists map[int32][]queued
+	// users holds, per coupled user, its candidates for ample SKUs in
+	// queue order, walked along with its scarce ones (see advance).
+	users map[int32]*localQueue
+	// deferred are the candidates whose dependency was not met during a
+	// walk, in the order they were met: the next walk's queue.
+	deferred []queued
+}
+
+// queued is a candidate in the namespace's queue: request req of user.
+type queued struct {
+	user int32
+	req  int32
+	rank uint64 // rankKey
+	wait int64  // waitingSince
+}
+
+// localQueue is one coupled user's candidates for ample SKUs.
+type localQueue struct {
+	order []int32
+	pos   int
+}
+
+// compareQueued orders the namespace's queue: direct first, then higher
+// group priority, then longer waiting, then userPrincipalName, then the
+// SKU (the SKU's rank for the user, once the rest is equal).
+func (p *planner) compareQueued(a, b *queued) int {
+	if c := cmp.Compare(b.rank, a.rank); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.wait, b.wait); c != 0 {
+		return c
+	}
+	if a.user != b.user {
+		if c := cmp.Compare(p.users[a.user].upn, p.users[b.user].upn); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(p.reqOf(a).sku, p.reqOf(b).sku)
+}
+
+func (p *planner) reqOf(q *queued) *request { return &p.requests(&p.users[q.user])[q.req] }
+
+// walkQueue walks the namespace's queue for the users that walkAlone left
+// (those with a candidate for a scarce SKU): the scarce SKUs' candidates
+// in queue order, each user's other candidates interleaved at their
+// place, then again over what waits for a dependency, until a walk grants
+// nothing.
+func (p *planner) walkQueue() {
+	w := p.workers[0]
+	q := &p.queue
+	q.lists = map[int32][]queued{}
+	q.users = map[int32]*localQueue{}
+	var skus []int32
+	for _, wk := range p.workers {
+		for _, ui := range wk.coupled {
+			reqs := p.requests(&p.users[ui])
+			for i := range reqs {
+				r := &reqs[i]
+				if r.flags&flagQueued == 0 || p.skus[r.sku].supply != supplyScarce {
+					continue
+				}
+				if _, ok := q.lists[r.sku]; !ok {
+					skus = append(skus, r.sku)
+				}
+				q.lists[r.sku] = append(q.lists[r.sku], queued{user: ui, req: int32(i), rank: rankKey(r), wait: p.waitingSince(ui, r)})
+			}
+			order := w.candidates(ui, reqs, func(s seatSupply) bool { return s == supplyAmple })
+			if len(order) > 0 {
+				q.users[ui] = &localQueue{order: slices.Clone(order)}
+			}
+		}
+		wk.coupled = nil
+	}
+	if len(skus) == 0 {
+		return
+	}
+	slices.Sort(skus)
+	n := min(len(p.workers), len(skus))
+	parallel(n, func(k int) {
+		for j := k; j < len(skus); j += n {
+			l := q.lists[skus[j]]
+			slices.SortFunc(l, func(a, b queued) int { return p.compareQueued(&a, &b) })
+		}
+	})
+
+	// The first walk merges the scarce SKUs' lists by their heads.
+	h := &heads{p: p}
+	for _, sku := range skus {
+		h.items = append(h.items, cursor{sku: sku, list: q.lists[sku]})
+	}
+	heap.Init(h)
+	granted := false
+	for h.Len() > 0 {
+		top := &h.items[0]
+		e := &top.list[top.pos]
+		if p.advance(w, e.user, e) {
+			granted = true
+		}
+		switch p.decide(w, e) {
+		case grant:
+			granted = true
+		case later:
+			q.deferred = append(q.deferred, *e)
+		}
+		top.pos++
+		if top.pos == len(top.list) || p.skus[top.sku].free <= 0 {
+			heap.Pop(h) // the rest of a SKU without free seats fails
+		} else {
+			heap.Fix(h, 0)
+		}
+	}
+	var users []int32
+	for ui := range q.users {
+		users = append(users, ui)
+	}
+	slices.Sort(users) // the order does not matter; keep it deterministic anyway
+	for _, ui := range users {
+		if p.advance(w, ui, nil) {
+			granted = true
+		}
+	}
+	// Later walks go over what waited for a dependency.
+	for granted && len(q.deferred) > 0 {
+		granted = false
+		list := q.deferred
+		q.deferred = nil
+		for k := range list {
+			switch p.decide(w, &list[k]) {
+			case grant:
+				granted = true
+			case later:
+				q.deferred = append(q.deferred, list[k])
+			}
+		}
+	}
+	q.lists, q.users, q.deferred = nil, nil, nil
+}
+
+// advance decides the candidates for ample SKUs of user ui that come
+// before its candidate e in the queue (all of them when e is nil: the end
+// of the walk), and reports whether it granted one.
+func (p *planner) advance(w *worker, ui int32, e *queued) (granted bool) {
+	lq := p.queue.users[ui]
+	if lq == nil {
+		return false
+	}
+	reqs := p.requests(&p.users[ui])
+	for ; lq.pos < len(lq.order); lq.pos++ {
+		i := lq.order[lq.pos]
+		r := &reqs[i]
+		mine := queued{user: ui, req: i, rank: rankKey(r), wait: p.waitingSince(ui, r)}
+		if e != nil && p.compareQueued(&mine, e) > 0 {
+			return granted
+		}
+		switch p.decide(w, &mine) {
+		case grant:
+			granted = true
+		case later:
+			p.queue.deferred = append(p.queue.deferred, mine)
+		}
+	}
+	return granted
+}
+
+// decide gives candidate e a seat if its SKU has one free and its user's
+// licenses admit it.
+func (p *planner) decide(w *worker, e *queued) verdict {
+	r := p.reqOf(e)
+	if r.flags&(flagActive|flagDone) != 0 {
+		return blocked
+	}
+	s := p.skus[r.sku]
+	if s.supply != supplyAmple && s.free <= 0 {
+		r.flags |= flagDone
+		return blocked
+	}
+	v := w.admissible(p.requests(&p.users[e.user]), r)
+	switch v {
+	case grant:
+		r.flags |= flagActive | flagDone
+		s.free--
+	case blocked:
+		r.flags |= flagDone
+	}
+	return v
+}
+
+// cursor walks one scarce SKU's list.
+type cursor struct {
+	sku  int32
+	list []queued
+	pos  int
+}
+
+// heads is a heap of cursors by their next candidate, for the first walk.
+type heads struct {
+	p     *planner
+	items []cursor
+}
+
+func (h *heads) Len() int { return len(h.items) }
+func (h *heads) Less(i, j int) bool {
+	a, b := &h.items[i], &h.items[j]
+	return h.p.compareQueued(&a.list[a.pos], &b.list[b.pos]) < 0
+}
+func (h *heads) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *heads) Push(x any)    { h.items = append(h.items, x.(cursor)) }
+func (h *heads) Pop() any {
+	x := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return x
+}
