@@ -26,12 +26,12 @@ type reference struct {
 	sku      map[string]*licv1.LicenseSku // SKU name -> object in effect
 	capacity map[string]int64
 	inactive map[string]bool
-	winner   map[string]int              // folded UPN -> Input.Users index
-	groupsOf map[int][]string            // user -> names of its groups, sorted, distinct
-	reqs     map[int]map[string]*refReq  // user -> SKU name -> request
-	held     map[string]int64            // SKU -> holders kept (rule 5)
-	granted  map[string]int64            // SKU -> new grants (rule 6)
-	released map[int]bool                // user -> rule 5 released one of its holdings
+	winner   map[string]int             // folded UPN -> Input.Users index
+	groupsOf map[int][]string           // user -> names of its groups, sorted, distinct
+	reqs     map[int]map[string]*refReq // user -> SKU name -> request
+	held     map[string]int64           // SKU -> holders kept (rule 5)
+	granted  map[string]int64           // SKU -> new grants (rule 6)
+	released map[int]bool               // user -> rule 5 released one of its holdings
 }
 
 type refReq struct {

@@ -3,8 +3,8 @@ package planner
 import (
 	"fmt"
 	"math/bits"
-	"runtime/debug"
 	"runtime"
+	"runtime/debug"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
