@@ -60,15 +60,14 @@ func (p *planner) allocate() {
 		if s == nil {
 			continue
 		}
-		var cands int64
 		for _, c := range counts {
 			s.requested += c[id].requested
 			s.holders += c[id].holders
-			cands += c[id].cands
+			s.cands += c[id].cands
 		}
 		s.free = s.capacity - s.holders
 		switch {
-		case cands <= s.free:
+		case s.cands <= s.free:
 			s.supply = supplyAmple
 		case s.free <= 0:
 			s.supply = supplyNone
@@ -410,46 +409,47 @@ func (p *planner) heldProvider(reqs []request, plan int32) int32 {
 
 // seatQueue is the namespace's queue for the scarce SKUs' seats.
 type seatQueue struct {
-	// lists holds, per scarce SKU, its candidates in queue order.
-	lists map[int32][]queued
-	// users holds, per coupled user, its candidates for ample SKUs in
-	// queue order, walked along with its scarce ones (see advance).
-	users map[int32]*localQueue
-	// deferred are the candidates whose dependency was not met during a
-	// walk, in the order they were met: the next walk's queue.
-	deferred []queued
+	// lists holds, per scarce SKU (by ID), its candidates in queue order.
+	lists [][]queued
+	// coupled are the users with a candidate for a scarce SKU, ascending;
+	// local[k] is the window of order holding coupled[k]'s candidates for
+	// ample SKUs in queue order, walked along with its scarce ones (see
+	// advance).
+	coupled []int32
+	local   []localQueue
+	order   []int32
 }
 
-// queued is a candidate in the namespace's queue: request req of user.
+// queued is a candidate in the namespace's queue: request req of user,
+// with its waitingSince (Unix nanoseconds).
 type queued struct {
 	user int32
 	req  int32
-	rank uint64 // rankKey
-	wait int64  // waitingSince
+	wait int64
 }
 
-// localQueue is one coupled user's candidates for ample SKUs.
+// localQueue is a window of seatQueue.order and how far it was walked.
 type localQueue struct {
-	order []int32
-	pos   int
+	off, n, pos int32
 }
 
 // compareQueued orders the namespace's queue: direct first, then higher
 // group priority, then longer waiting, then userPrincipalName, then the
 // SKU (the SKU's rank for the user, once the rest is equal).
 func (p *planner) compareQueued(a, b *queued) int {
-	if c := cmp.Compare(b.rank, a.rank); c != 0 {
+	ra, rb := p.reqOf(a), p.reqOf(b)
+	if c := cmp.Compare(rankKey(rb), rankKey(ra)); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(a.wait, b.wait); c != 0 {
 		return c
 	}
 	if a.user != b.user {
-		if c := cmp.Compare(p.users[a.user].upn, p.users[b.user].upn); c != 0 {
+		if c := cmp.Compare(p.upn(a.user), p.upn(b.user)); c != 0 {
 			return c
 		}
 	}
-	return cmp.Compare(p.reqOf(a).sku, p.reqOf(b).sku)
+	return cmp.Compare(ra.sku, rb.sku)
 }
 
 func (p *planner) reqOf(q *queued) *request { return &p.requests(&p.users[q.user])[q.req] }
@@ -462,139 +462,150 @@ func (p *planner) reqOf(q *queued) *request { return &p.requests(&p.users[q.user
 func (p *planner) walkQueue() {
 	w := p.workers[0]
 	q := &p.queue
-	q.lists = map[int32][]queued{}
-	q.users = map[int32]*localQueue{}
 	var skus []int32
-	for _, wk := range p.workers {
-		for _, ui := range wk.coupled {
-			reqs := p.requests(&p.users[ui])
-			for i := range reqs {
-				r := &reqs[i]
-				if r.flags&flagQueued == 0 || p.skus[r.sku].supply != supplyScarce {
-					continue
-				}
-				if _, ok := q.lists[r.sku]; !ok {
-					skus = append(skus, r.sku)
-				}
-				q.lists[r.sku] = append(q.lists[r.sku], queued{user: ui, req: int32(i), rank: rankKey(r), wait: p.waitingSince(ui, r)})
-			}
-			order := w.candidates(ui, reqs, func(s seatSupply) bool { return s == supplyAmple })
-			if len(order) > 0 {
-				q.users[ui] = &localQueue{order: slices.Clone(order)}
-			}
+	q.lists = make([][]queued, len(p.skus))
+	for id, s := range p.skus {
+		if s != nil && s.supply == supplyScarce {
+			skus = append(skus, int32(id))
+			q.lists[id] = make([]queued, 0, s.cands) // every candidate of a scarce SKU is coupled
 		}
-		wk.coupled = nil
 	}
 	if len(skus) == 0 {
 		return
 	}
-	slices.Sort(skus)
+	for _, wk := range p.workers { // workers hold ascending ranges of users
+		q.coupled = append(q.coupled, wk.coupled...)
+		wk.coupled = nil
+	}
+	q.local = make([]localQueue, len(q.coupled))
+	for k, ui := range q.coupled {
+		reqs := p.requests(&p.users[ui])
+		for i := range reqs {
+			if r := &reqs[i]; r.flags&flagQueued != 0 && p.skus[r.sku].supply == supplyScarce {
+				q.lists[r.sku] = append(q.lists[r.sku], queued{user: ui, req: int32(i), wait: p.waitingSince(ui, r)})
+			}
+		}
+		order := w.candidates(ui, reqs, func(s seatSupply) bool { return s == supplyAmple })
+		q.local[k] = localQueue{off: int32(len(q.order)), n: int32(len(order))}
+		q.order = append(q.order, order...)
+	}
 	n := min(len(p.workers), len(skus))
 	parallel(n, func(k int) {
 		for j := k; j < len(skus); j += n {
-			l := q.lists[skus[j]]
-			slices.SortFunc(l, func(a, b queued) int { return p.compareQueued(&a, &b) })
+			slices.SortFunc(q.lists[skus[j]], func(a, b queued) int { return p.compareQueued(&a, &b) })
 		}
 	})
 
-	// The first walk merges the scarce SKUs' lists by their heads.
-	h := &heads{p: p}
+	for retry := false; ; retry = true {
+		if granted, deferred := p.walk(w, skus, retry); !granted || deferred == 0 {
+			break
+		}
+	}
+	*q = seatQueue{}
+}
+
+// walk walks the queue once: the scarce SKUs' lists merged by their heads,
+// each user's candidates for ample SKUs at their place. The first walk
+// goes over every candidate; the later ones (retry) over those that
+// waited for a dependency (flagDeferred). It reports whether it granted a
+// seat and how many candidates still wait for a dependency.
+func (p *planner) walk(w *worker, skus []int32, retry bool) (granted bool, deferred int) {
+	q := &p.queue
+	for k := range q.local {
+		q.local[k].pos = 0
+	}
+	h := &heads{p: p, retry: retry}
 	for _, sku := range skus {
-		h.items = append(h.items, cursor{sku: sku, list: q.lists[sku]})
+		c := cursor{sku: sku, list: q.lists[sku]}
+		if h.skip(&c) {
+			h.items = append(h.items, c)
+		}
 	}
 	heap.Init(h)
-	granted := false
 	for h.Len() > 0 {
 		top := &h.items[0]
 		e := &top.list[top.pos]
-		if p.advance(w, e.user, e) {
-			granted = true
-		}
+		g, d := p.advance(w, e.user, e, retry)
+		granted, deferred = granted || g, deferred+d
 		switch p.decide(w, e) {
 		case grant:
 			granted = true
 		case later:
-			q.deferred = append(q.deferred, *e)
+			deferred++
 		}
 		top.pos++
-		if top.pos == len(top.list) || p.skus[top.sku].free <= 0 {
-			heap.Pop(h) // the rest of a SKU without free seats fails
+		if p.skus[top.sku].free <= 0 || !h.skip(top) {
+			heap.Pop(h) // done, or no free seat left: the rest fails
 		} else {
 			heap.Fix(h, 0)
 		}
 	}
-	var users []int32
-	for ui := range q.users {
-		users = append(users, ui)
+	for _, ui := range q.coupled {
+		g, d := p.advance(w, ui, nil, retry)
+		granted, deferred = granted || g, deferred+d
 	}
-	slices.Sort(users) // the order does not matter; keep it deterministic anyway
-	for _, ui := range users {
-		if p.advance(w, ui, nil) {
-			granted = true
-		}
+	return granted, deferred
+}
+
+// eligible reports whether a walk decides candidate r: every undecided
+// candidate on the first walk, those waiting for a dependency on a retry.
+func eligible(r *request, retry bool) bool {
+	if r.flags&(flagActive|flagDone) != 0 {
+		return false
 	}
-	// Later walks go over what waited for a dependency.
-	for granted && len(q.deferred) > 0 {
-		granted = false
-		list := q.deferred
-		q.deferred = nil
-		for k := range list {
-			switch p.decide(w, &list[k]) {
-			case grant:
-				granted = true
-			case later:
-				q.deferred = append(q.deferred, list[k])
-			}
-		}
-	}
-	q.lists, q.users, q.deferred = nil, nil, nil
+	return !retry || r.flags&flagDeferred != 0
 }
 
 // advance decides the candidates for ample SKUs of user ui that come
 // before its candidate e in the queue (all of them when e is nil: the end
-// of the walk), and reports whether it granted one.
-func (p *planner) advance(w *worker, ui int32, e *queued) (granted bool) {
-	lq := p.queue.users[ui]
-	if lq == nil {
-		return false
+// of the walk), and reports whether it granted one and how many wait for
+// a dependency.
+func (p *planner) advance(w *worker, ui int32, e *queued, retry bool) (granted bool, deferred int) {
+	q := &p.queue
+	k, found := slices.BinarySearch(q.coupled, ui)
+	if !found {
+		return false, 0
 	}
+	lq := &q.local[k]
+	order := q.order[lq.off : lq.off+lq.n]
 	reqs := p.requests(&p.users[ui])
-	for ; lq.pos < len(lq.order); lq.pos++ {
-		i := lq.order[lq.pos]
-		r := &reqs[i]
-		mine := queued{user: ui, req: i, rank: rankKey(r), wait: p.waitingSince(ui, r)}
+	for ; lq.pos < lq.n; lq.pos++ {
+		i := order[lq.pos]
+		if !eligible(&reqs[i], retry) {
+			continue
+		}
+		mine := queued{user: ui, req: i, wait: p.waitingSince(ui, &reqs[i])}
 		if e != nil && p.compareQueued(&mine, e) > 0 {
-			return granted
+			return granted, deferred
 		}
 		switch p.decide(w, &mine) {
 		case grant:
 			granted = true
 		case later:
-			p.queue.deferred = append(p.queue.deferred, mine)
+			deferred++
 		}
 	}
-	return granted
+	return granted, deferred
 }
 
 // decide gives candidate e a seat if its SKU has one free and its user's
-// licenses admit it.
+// licenses admit it; a candidate whose dependency is not met yet is
+// marked to be tried again on the next walk.
 func (p *planner) decide(w *worker, e *queued) verdict {
 	r := p.reqOf(e)
-	if r.flags&(flagActive|flagDone) != 0 {
-		return blocked
-	}
 	s := p.skus[r.sku]
-	if s.supply != supplyAmple && s.free <= 0 {
-		r.flags |= flagDone
-		return blocked
+	v := blocked
+	if s.supply == supplyAmple || s.free > 0 {
+		v = w.admissible(p.requests(&p.users[e.user]), r)
 	}
-	v := w.admissible(p.requests(&p.users[e.user]), r)
 	switch v {
 	case grant:
-		r.flags |= flagActive | flagDone
+		r.flags = r.flags&^flagDeferred | flagActive | flagDone
 		s.free--
 	case blocked:
-		r.flags |= flagDone
+		r.flags = r.flags&^flagDeferred | flagDone
+	case later:
+		r.flags |= flagDeferred
 	}
 	return v
 }
@@ -606,10 +617,22 @@ type cursor struct {
 	pos  int
 }
 
-// heads is a heap of cursors by their next candidate, for the first walk.
+// heads is a heap of cursors by their next candidate.
 type heads struct {
 	p     *planner
+	retry bool
 	items []cursor
+}
+
+// skip moves c to its next candidate the walk decides, and reports
+// whether there is one.
+func (h *heads) skip(c *cursor) bool {
+	for ; c.pos < len(c.list); c.pos++ {
+		if eligible(h.p.reqOf(&c.list[c.pos]), h.retry) {
+			return true
+		}
+	}
+	return false
 }
 
 func (h *heads) Len() int { return len(h.items) }

@@ -481,7 +481,9 @@ func (p *planner) indexUPNs() {
 		}
 		p.users[i].obj = u
 		upn := foldUPN(u.Spec.UserPrincipalName)
-		p.users[i].upn = upn
+		if upn != u.Spec.UserPrincipalName {
+			p.folded[int32(i)] = upn
+		}
 		if j, ok := p.byUPN[upn]; !ok {
 			p.byUPN[upn] = int32(i)
 		} else {
@@ -494,10 +496,18 @@ func (p *planner) indexUPNs() {
 	if p.dupUPNs {
 		for i := range p.users {
 			if u := &p.users[i]; u.obj != nil {
-				u.winner = p.byUPN[u.upn]
+				u.winner = p.byUPN[p.upn(int32(i))]
 			}
 		}
 	}
+}
+
+// upn returns the case-folded userPrincipalName of user ui: its identity.
+func (p *planner) upn(ui int32) string {
+	if f, ok := p.folded[ui]; ok {
+		return f
+	}
+	return p.users[ui].obj.Spec.UserPrincipalName
 }
 
 // foldUPN returns the identity of a userPrincipalName: Entra compares them

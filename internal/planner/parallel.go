@@ -49,6 +49,9 @@ type worker struct {
 	coupled []int32
 	// composed are license messages with notes, see licenseMessage.
 	composed map[[3]int32]string
+	// notes are the messages of ignored sources (flagNote) of the requests
+	// of its users, by noteKey.
+	notes map[int64]int32
 }
 
 func newWorker(p *planner, id int) *worker {
@@ -63,6 +66,7 @@ func newWorker(p *planner, id int) *worker {
 		byPacked:   map[uint64]int32{},
 		grantLists: map[[4]int32][]string{},
 		composed:   map[[3]int32]string{},
+		notes:      map[int64]int32{},
 	}
 	return w
 }

@@ -87,6 +87,7 @@ type planner struct {
 	unknowns   []unknownPlan // unknown plans of group licenses, see groupLicense
 	users      []userInfo
 	byUPN      map[string]int32 // case-folded UPN -> Input.Users index of the user in effect
+	folded     map[int32]string // case-folded UPN of the users whose UPN has upper case, see upn
 	dupUPNs    bool             // some userPrincipalName is used twice
 	userGroups []int32          // groups of all users, see groupsOf
 	groupOffs  []int32
@@ -99,9 +100,6 @@ type planner struct {
 // userInfo is what the planner knows about one Input.Users entry.
 type userInfo struct {
 	obj *licv1.UserLicense
-	// upn is the userPrincipalName folded to lower case: the user's
-	// identity (Entra compares UPNs case-insensitively).
-	upn string
 	// winner is the Input.Users index of the user in effect for this
 	// object's userPrincipalName; the object itself unless it lost.
 	winner int32
@@ -180,6 +178,8 @@ type skuInfo struct {
 	// one (rule 6), waiting failed with InsufficientSeats, requested is
 	// every request in effect.
 	holders, granted, waiting, requested int64
+	// cands counts the requests that are candidates for a new seat.
+	cands int64
 	// free is what is left for new grants while the queue is walked; see
 	// seatQueue.
 	free int64
@@ -217,7 +217,6 @@ type request struct {
 	label int32
 	prio  int32 // highest priority of its valid group sources, minPriority if none
 	msg   int32 // failure message, when reason is set
-	note  int32 // note on an invalid source that was ignored, -1 if none
 	nlabs uint8 // distinct source labels, saturating at MaxUint8
 	// cur is the index of the SKU's entry in the current status, -1 if
 	// none, curFar if beyond what an int8 holds (see current).
@@ -239,6 +238,8 @@ const (
 	flagQueued                                 // a candidate for a new seat (rule 6)
 	flagDone                                   // decided by the queue: granted or failed for good
 	flagProviderWaits                          // MissingDependency, but the SKU enabling the plan waits for a seat
+	flagDeferred                               // the queue met it before a dependency it needs: try again next walk
+	flagNote                                   // an invalid source was ignored: see worker.notes
 )
 
 func (r *request) direct() bool { return r.flags&flagDirect != 0 }
@@ -300,6 +301,7 @@ func newPlanner(in Input) *planner {
 		skuIDs:  map[string]int32{},
 	}
 	p.byUPN = make(map[string]int32, len(in.Users))
+	p.folded = map[int32]string{}
 	p.combos.ids = map[string]int32{}
 	p.msgs.ids = map[msgKey]int32{}
 	// The number of workers is fixed here, once: every phase splits the

@@ -816,10 +816,10 @@ func TestPlanUnchangedStatusIsShared(t *testing.T) {
 // TestRequestSize guards the size of the per-(user, SKU) record, which
 // the cold-start memory figure depends on.
 func TestRequestSize(t *testing.T) {
-	if n := unsafe.Sizeof(request{}); n != 28 {
-		t.Errorf("request is %d bytes, want 28", n)
+	if n := unsafe.Sizeof(request{}); n != 24 {
+		t.Errorf("request is %d bytes, want 24", n)
 	}
-	if n := unsafe.Sizeof(userInfo{}); n != 48 {
-		t.Errorf("userInfo is %d bytes, want 48", n)
+	if n := unsafe.Sizeof(userInfo{}); n != 32 {
+		t.Errorf("userInfo is %d bytes, want 32", n)
 	}
 }

@@ -99,7 +99,7 @@ func (w *worker) addSource(ui, sku, label, prio, combo int32, unknown unknownPla
 		w.scratch.slotUser[sku] = ui + 1
 		w.scratch.slot[sku] = int32(len(w.scratch.pending))
 		w.scratch.pending = append(w.scratch.pending, pending{
-			req:  request{sku: sku, combo: -1, label: label, prio: minPriority, note: -1, cur: -1},
+			req:  request{sku: sku, combo: -1, label: label, prio: minPriority, cur: -1},
 			last: -1,
 		})
 	}
@@ -143,7 +143,8 @@ func (w *worker) finish(ui int32, pr *pending) request {
 	loc := u.obj.Spec.UsageLocation
 	if pr.unknown.found && r.combo >= 0 {
 		// A valid source is left: the invalid one is ignored and noted.
-		r.note = w.message(noteIgnoredSource(pr.unknownLabel, r.sku, pr.unknown))
+		r.flags |= flagNote
+		w.notes[noteKey(ui, r.sku)] = w.message(noteIgnoredSource(pr.unknownLabel, r.sku, pr.unknown))
 	}
 	switch {
 	case u.loser(ui):
@@ -406,6 +407,9 @@ func packLabels(labels []int32) (uint64, bool) {
 	}
 	return key, true
 }
+
+// noteKey identifies the request of user ui for sku in worker.notes.
+func noteKey(ui, sku int32) int64 { return int64(ui)<<32 | int64(uint32(sku)) }
 
 func (r *request) fail(why reason, msg int32) {
 	r.reason = why

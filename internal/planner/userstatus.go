@@ -295,13 +295,17 @@ func (w *worker) licenseMessage(ui int32, r *request) string {
 	if int(r.nlabs) > licv1.MaxAssignedBy {
 		_, sources = w.listedSources(ui, r)
 	}
-	if r.note < 0 && sources == 0 {
+	if r.flags&flagNote == 0 && sources == 0 {
 		if base < 0 {
 			return ""
 		}
 		return p.msg(base)
 	}
-	key := [3]int32{base, r.note, int32(sources)}
+	note := int32(-1)
+	if r.flags&flagNote != 0 {
+		note = w.notes[noteKey(ui, r.sku)]
+	}
+	key := [3]int32{base, note, int32(sources)}
 	if s, ok := w.composed[key]; ok {
 		return s
 	}
@@ -309,8 +313,8 @@ func (w *worker) licenseMessage(ui int32, r *request) string {
 	if base >= 0 {
 		parts = append(parts, p.msg(base))
 	}
-	if r.note >= 0 {
-		parts = append(parts, p.msg(r.note))
+	if note >= 0 {
+		parts = append(parts, p.msg(note))
 	}
 	if sources > 0 {
 		parts = append(parts, strconv.Itoa(sources)+" sources assign it: assignedBy lists the first "+strconv.Itoa(licv1.MaxAssignedBy))
