@@ -1,9 +1,3 @@
-// Package planner computes, for one namespace (tenant), the desired status of
-// every LicenseSku, LicenseGroup and UserLicense from the objects alone. It is
-// a pure function: no client, no clock (time is passed in), no randomness,
-// no dependence on the order of its inputs. Controllers read the cache, call
-// Plan and write the statuses that changed; `kubectl license plan` runs the
-// very same function offline.
 package planner
 
 import (
