@@ -177,12 +177,13 @@ var _ = Describe("Tenant controller", func() {
 		Eventually(licenseState(ns, "li", "e3")).Should(Equal("Error/ProhibitedInUsageLocation"))
 		Expect(licenseState(ns, "li", "p1")()).To(Equal("Active"), "one SKU failing never blocks another")
 
-		By("disabling the prohibited plan admits li's E3 and then conflicts are decided by rank")
+		By("disabling the prohibited plan: li's E3 now conflicts with the P1 li holds, and li keeps P1")
 		li := getUser(ns, "li")()
 		li.Spec.Licenses[0].DisabledPlans = []string{"TEAMS1"}
 		Expect(k8sClient.Update(ctx, li)).To(Succeed())
-		Eventually(licenseState(ns, "li", "e3")).Should(Equal("Active"))
-		Eventually(licenseState(ns, "li", "p1")).Should(Equal("Error/MutuallyExclusivePlans"))
+		Eventually(licenseState(ns, "li", "e3")).Should(Equal("Error/MutuallyExclusivePlans"))
+		Expect(licenseState(ns, "li", "p1")()).To(Equal("Active"), "a held license is not taken away for a new one")
+		Expect(licenseOf(getUser(ns, "li")(), "e3").Message).To(ContainSubstring("which the user holds"))
 
 		By("naming a plan the SKU does not have")
 		li = getUser(ns, "li")()

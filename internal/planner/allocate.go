@@ -421,10 +421,12 @@ type seatQueue struct {
 }
 
 // queued is a candidate in the namespace's queue: request req of user,
-// with its waitingSince (Unix nanoseconds).
+// with its rank (rankKey) and waitingSince (Unix nanoseconds), the keys
+// the queue sorts by first.
 type queued struct {
 	user int32
 	req  int32
+	rank uint64
 	wait int64
 }
 
@@ -437,8 +439,7 @@ type localQueue struct {
 // group priority, then longer waiting, then userPrincipalName, then the
 // SKU (the SKU's rank for the user, once the rest is equal).
 func (p *planner) compareQueued(a, b *queued) int {
-	ra, rb := p.reqOf(a), p.reqOf(b)
-	if c := cmp.Compare(rankKey(rb), rankKey(ra)); c != 0 {
+	if c := cmp.Compare(b.rank, a.rank); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(a.wait, b.wait); c != 0 {
@@ -449,7 +450,12 @@ func (p *planner) compareQueued(a, b *queued) int {
 			return c
 		}
 	}
-	return cmp.Compare(ra.sku, rb.sku)
+	return cmp.Compare(p.reqOf(a).sku, p.reqOf(b).sku)
+}
+
+// enqueue returns the queue entry of request i of user ui.
+func (p *planner) enqueue(ui, i int32, r *request) queued {
+	return queued{user: ui, req: i, rank: rankKey(r), wait: p.waitingSince(ui, r)}
 }
 
 func (p *planner) reqOf(q *queued) *request { return &p.requests(&p.users[q.user])[q.req] }
@@ -482,7 +488,7 @@ func (p *planner) walkQueue() {
 		reqs := p.requests(&p.users[ui])
 		for i := range reqs {
 			if r := &reqs[i]; r.flags&flagQueued != 0 && p.skus[r.sku].supply == supplyScarce {
-				q.lists[r.sku] = append(q.lists[r.sku], queued{user: ui, req: int32(i), wait: p.waitingSince(ui, r)})
+				q.lists[r.sku] = append(q.lists[r.sku], p.enqueue(ui, int32(i), r))
 			}
 		}
 		order := w.candidates(ui, reqs, func(s seatSupply) bool { return s == supplyAmple })
@@ -574,7 +580,7 @@ func (p *planner) advance(w *worker, ui int32, e *queued, retry bool) (granted b
 		if !eligible(&reqs[i], retry) {
 			continue
 		}
-		mine := queued{user: ui, req: i, wait: p.waitingSince(ui, &reqs[i])}
+		mine := p.enqueue(ui, i, &reqs[i])
 		if e != nil && p.compareQueued(&mine, e) > 0 {
 			return granted, deferred
 		}

@@ -483,6 +483,7 @@ func (p *planner) indexUPNs() {
 		upn := foldUPN(u.Spec.UserPrincipalName)
 		if upn != u.Spec.UserPrincipalName {
 			p.folded[int32(i)] = upn
+			p.users[i].folded = true
 		}
 		if j, ok := p.byUPN[upn]; !ok {
 			p.byUPN[upn] = int32(i)
@@ -504,10 +505,10 @@ func (p *planner) indexUPNs() {
 
 // upn returns the case-folded userPrincipalName of user ui: its identity.
 func (p *planner) upn(ui int32) string {
-	if f, ok := p.folded[ui]; ok {
-		return f
+	if u := &p.users[ui]; !u.folded {
+		return u.obj.Spec.UserPrincipalName
 	}
-	return p.users[ui].obj.Spec.UserPrincipalName
+	return p.folded[ui]
 }
 
 // foldUPN returns the identity of a userPrincipalName: Entra compares them

@@ -109,6 +109,9 @@ type userInfo struct {
 	// The user's requests, sorted by SKU, are a window of a chunk of a
 	// worker: workers[chunk>>chunkWorkerShift].reqChunks[chunk&...][off:off+n].
 	chunk, off, n int32
+	// folded: its case-folded userPrincipalName differs from the spec's
+	// and is in planner.folded.
+	folded bool
 }
 
 func (u *userInfo) loser(self int32) bool { return u.winner != self }
