@@ -209,6 +209,10 @@ spec:
 		}
 	})
 
+	s := &apiSuite{ctx: ctx, k8s: k8s, kubeconfig: kubeconfig, plugin: plugin, requests: requests}
+	t.Run("plan refuses exactly what the API server refuses", s.testInvalidCorpus)
+	t.Run("plan -k of a kustomization against the cluster", s.testKustomizeAgainstCluster)
+
 	t.Run("import rejects bad rows and applies nothing", func(t *testing.T) {
 		csv := writeFile(t, "bad.csv", "UserPrincipalName,SkuPartNumber\nhank@contoso.com,SPE_E3\nivy@contoso.com,NOPE\n")
 		r := plugin("import", csv, "-n", ns, "--apply")
@@ -358,6 +362,12 @@ spec:
 			t.Errorf("events are not sorted by time: %+v", report.Events)
 		}
 	})
+
+	t.Run("holders: who holds and who waits, in queue order", s.testHolders)
+	t.Run("assign and unassign", s.testAssign)
+	t.Run("import of the admin center's export: server dry run, apply, resume after a failure", s.testImportExport)
+	t.Run("import --apply: bounded concurrency and progress", s.testBulkImport)
+	t.Run("import --apply interrupted (Ctrl-C), then resumed", s.testInterruptedImport)
 
 	t.Logf("suite took %v", time.Since(start).Round(time.Millisecond))
 }

@@ -31,6 +31,12 @@ type result struct {
 // commands. stdin feeds "-".
 func runPlugin(t *testing.T, newClient func() (client.Client, error), stdin string, args ...string) result {
 	t.Helper()
+	return runPluginCtx(t, context.Background(), newClient, stdin, args...)
+}
+
+// runPluginCtx is runPlugin with a context (cancelled: Ctrl-C).
+func runPluginCtx(t *testing.T, ctx context.Context, newClient func() (client.Client, error), stdin string, args ...string) result {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	e := newEnv(genericiooptions.IOStreams{In: strings.NewReader(stdin), Out: &out, ErrOut: &errOut})
 	e.now = func() time.Time { return testNow }
@@ -44,9 +50,14 @@ func runPlugin(t *testing.T, newClient func() (client.Client, error), stdin stri
 	}
 	// Never read the kubeconfig of the machine running the tests.
 	if !slices.Contains(args, "--kubeconfig") {
-		args = append(args, "--kubeconfig", emptyKubeconfig(t))
+		if len(args) > 0 && args[0] == "__complete" {
+			// The last word is the one being completed: flags go first.
+			args = append([]string{args[0], "--kubeconfig", emptyKubeconfig(t)}, args[1:]...)
+		} else {
+			args = append(args, "--kubeconfig", emptyKubeconfig(t))
+		}
 	}
-	code := run(context.Background(), args, e)
+	code := run(ctx, args, e)
 	return result{stdout: out.String(), stderr: errOut.String(), code: code}
 }
 

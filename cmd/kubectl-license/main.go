@@ -1,12 +1,18 @@
 // Command kubectl-license is a kubectl plugin for license-operator: on the
 // PATH it runs as `kubectl license ...`.
 //
-//	kubectl license seats [-n NS | -A] [-o wide|json|yaml]
-//	kubectl license user UPN [-n NS | -A] [-o json|yaml]
-//	kubectl license plan -f DIR|FILE [-R] [--against-cluster] [--fail-on=error|waiting|none] [-o text|json]
-//	kubectl license import FILE.csv [-n NS] [--mode add|replace|remove] [-o yaml|json] [--apply] [--skip-invalid]
+//	kubectl license seats [-n NS | -A]
+//	kubectl license holders SKU [-n NS]
+//	kubectl license user UPN [-n NS | -A]
+//	kubectl license assign UPN SKU [--disabled-plans P,...] [--dry-run=server]
+//	kubectl license unassign UPN SKU [--dry-run=server]
+//	kubectl license plan (-f DIR|FILE|- [-R] | -k DIR) [--against-cluster] [--fail-on=error|waiting|none]
+//	kubectl license import FILE.csv [-n NS] [--mode add|replace|remove] [--apply [--dry-run=server]] [--skip-invalid] [--tenant T]
+//	kubectl license version
+//	kubectl license completion bash|zsh|fish|powershell|kubectl
 //
-// See docs/kubectl-license.md.
+// Every command takes -o json|yaml|name|jsonpath=...|go-template=...
+// (tables also -o wide and --no-headers). See docs/kubectl-license.md.
 package main
 
 import (

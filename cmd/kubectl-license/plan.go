@@ -2,9 +2,13 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/kustomize/api/konfig"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 	"github.com/licenseops/license-operator/internal/licensecli"
@@ -19,22 +23,29 @@ const (
 
 func newPlanCommand(e *env) *cobra.Command {
 	var (
-		paths          []string
-		recursive      bool
+		src            manifestSource
 		againstCluster bool
 		failOn         string
-		output         string
+		out            *outputFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "plan -f DIR|FILE [-R] [--against-cluster] [--fail-on=error|waiting|none] [-o text|json]",
-		Short: "What-if: plan the licenses of manifests offline, optionally against the cluster",
+		Use:   "plan (-f DIR|FILE|- [-R] | -k DIR) [--against-cluster] [--fail-on=error|waiting|none] [-o json|yaml|name|jsonpath=...]",
+		Short: "What-if: validate and plan the licenses of manifests offline, optionally against the cluster",
 		Long: `Read LicenseSkus, LicenseGroups and UserLicenses from manifests (a GitOps
-repository: files, directories, -R for subdirectories; other kinds are counted
-and ignored), group them by namespace (objects without one go to -n or the
-kubeconfig's namespace) and run the controller's planner on them, with no
-cluster. Per namespace it prints the seats of every SKU, every license that
-would be in Error with its reason and what to do, duplicate service plans and
-group members without a UserLicense.
+repository: files, directories, -R for subdirectories, - for standard input;
+or -k DIR, the kustomization kubectl apply -k would build; other kinds are
+counted and ignored), group them by namespace (objects without one go to -n
+or the kubeconfig's namespace) and run the controller's planner on them,
+with no cluster. Per namespace it prints the seats of every SKU, every
+license that would be in Error with its reason and what to do, duplicate
+service plans and group members without a UserLicense.
+
+Every licensing object is first validated as the API server validates it,
+with the API server's own code and the project's CRDs: unknown fields,
+metadata, the OpenAPI schema (patterns, ranges, enums), list uniqueness and
+the CEL rules, after applying the CRDs' defaults. An object the API server
+would refuse is reported as kubectl apply reports it, naming the field, and
+left out of the plan.
 
 With --against-cluster the manifests are laid over the live objects of those
 namespaces, as kubectl apply would (an object of the files replaces the spec
@@ -42,20 +53,24 @@ and labels of the live one and keeps its status, i.e. who holds seats now), and
 the output lists who would gain a seat, lose a seat, start or stop waiting for
 one, or change error, per SKU and user.
 
-Exit status: 0, or 1 when --fail-on=error and a license would be in Error, or
---fail-on=waiting and a license would wait for a seat (InsufficientSeats);
-2 when the manifests cannot be read or a flag is wrong.`,
-		Example: `  # Review a GitOps repository
+Exit status: 0, or 1 when --fail-on=error and a license would be in Error or
+an object would be refused, or --fail-on=waiting and a license would wait for
+a seat (InsufficientSeats) or an object would be refused; 2 when the
+manifests cannot be read or a flag is wrong.`,
+		Example: `  # Review a GitOps repository, or its kustomization
   kubectl license plan -f tenants/ -R
+  kubectl license plan -k tenants/contoso
 
   # In CI: fail the pull request when a user would be left without a license
-  kubectl license plan -f tenants/ -R --against-cluster --fail-on=error
+  # or the API server would refuse an object
+  kubectl license plan -k tenants/contoso --against-cluster --fail-on=error
 
   # Machine-readable
-  kubectl license plan -f config/samples -o json`,
+  kubectl license plan -f config/samples -o yaml
+  kubectl license plan -f config/samples -o jsonpath='{.summary.errors}'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
+			if err := out.validate(); err != nil {
 				return err
 			}
 			switch failOn {
@@ -63,21 +78,36 @@ Exit status: 0, or 1 when --fail-on=error and a license would be in Error, or
 			default:
 				return usageErrorf("--fail-on %q is not one of error, waiting, none", failOn)
 			}
-			if len(paths) == 0 {
-				return usageErrorf("plan needs manifests: -f DIR or -f FILE (repeatable, - for standard input)")
+			switch {
+			case len(src.paths) == 0 && src.kustomize == "":
+				return usageErrorf("plan needs manifests: -f DIR, -f FILE (repeatable, - for standard input) or -k DIR (a kustomization)")
+			case len(src.paths) > 0 && src.kustomize != "":
+				return usageErrorf("use either -f or -k, not both (as kubectl apply)")
+			case src.kustomize != "" && src.recursive:
+				return usageErrorf("-R applies to -f directories, not to -k")
 			}
 			ns, err := e.namespace()
 			if err != nil {
 				return readError(err)
 			}
-			m, err := e.readManifests(paths, recursive, ns)
+			validator, err := licensecli.DefaultValidator()
 			if err != nil {
+				return fmt.Errorf("loading the CRDs to validate with: %w", err)
+			}
+			m, err := e.readManifests(src, ns, validator)
+			if err != nil {
+				if dir := kustomizationIn(src.paths); dir != "" {
+					return readError(fmt.Errorf("reading manifests: %w\n%s is a kustomization: build it with -k %s", err, dir, dir))
+				}
 				return readError(fmt.Errorf("reading manifests: %w", err))
 			}
+			if dir := kustomizationIn(src.paths); dir != "" {
+				fmt.Fprintf(e.streams.ErrOut, "note: %s is a kustomization: -f reads its files as they are; -k %s plans what kubectl apply -k would apply\n", dir, dir)
+			}
 			tenants := m.Tenants()
-			report := &licensecli.PlanReport{Ignored: m.Ignored(), AgainstCluster: againstCluster, Namespaces: []licensecli.NamespacePlan{}}
-			if len(tenants) == 0 {
-				fmt.Fprintf(e.streams.ErrOut, "warning: no LicenseSku, LicenseGroup or UserLicense found in %v\n", paths)
+			report := &licensecli.PlanReport{Ignored: m.Ignored(), Refused: m.Refusals(), AgainstCluster: againstCluster, Namespaces: []licensecli.NamespacePlan{}}
+			if len(tenants) == 0 && len(report.Refused) == 0 {
+				fmt.Fprintf(e.streams.ErrOut, "warning: no LicenseSku, LicenseGroup or UserLicense found in %s\n", src)
 			}
 
 			var c client.Client
@@ -93,7 +123,7 @@ Exit status: 0, or 1 when --fail-on=error and a license would be in Error, or
 					report.Namespaces = append(report.Namespaces, np)
 					continue
 				}
-				live, err := liveTenant(cmd, c, t.Namespace)
+				live, err := liveTenant(ctx(cmd), c, t.Namespace)
 				if err != nil {
 					return err
 				}
@@ -106,55 +136,65 @@ Exit status: 0, or 1 when --fail-on=error and a license would be in Error, or
 			}
 			report.Summarize()
 
-			if output == "json" {
-				err = printData(e.streams.Out, "json", report)
-			} else {
+			if out.human() {
 				err = licensecli.WritePlanText(e.streams.Out, report)
+			} else {
+				err = out.printData(e.streams.Out, report, plannedRefs(tenants))
 			}
 			if err != nil {
 				return err
 			}
 			s := report.Summary
-			if failOn == failOnError && s.Errors > 0 || failOn == failOnWaiting && s.Waiting > 0 {
+			if failOn == failOnError && (s.Errors > 0 || s.Refused > 0) || failOn == failOnWaiting && (s.Waiting > 0 || s.Refused > 0) {
 				return silentExit(exitFailure)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringSliceVarP(&paths, "filename", "f", nil, "manifest file or directory (repeatable; - reads standard input)")
-	cmd.Flags().BoolVarP(&recursive, "recursive", "R", false, "read the directories given with -f recursively")
+	cmd.Flags().StringSliceVarP(&src.paths, "filename", "f", nil, "manifest file or directory (repeatable; - reads standard input)")
+	cmd.Flags().BoolVarP(&src.recursive, "recursive", "R", false, "read the directories given with -f recursively")
+	cmd.Flags().StringVarP(&src.kustomize, "kustomize", "k", "", "build the kustomization in this directory (as kubectl apply -k) and plan its objects")
 	cmd.Flags().BoolVar(&againstCluster, "against-cluster", false, "overlay the manifests on the live objects and show the changes")
-	cmd.Flags().StringVar(&failOn, "fail-on", failOnNone, "exit 1 when a license would be in Error (error) or wait for a seat (waiting); none never fails")
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&failOn, "fail-on", failOnNone, "exit 1 when a license would be in Error (error) or wait for a seat (waiting), or an object would be refused; none never fails")
+	out = addOutputFlags(cmd, false)
 	return cmd
 }
 
-// liveTenant lists the licensing objects of namespace ns.
-func liveTenant(cmd *cobra.Command, c client.Client, ns string) (*licensecli.Tenant, error) {
-	var (
-		skus   licv1.LicenseSkuList
-		groups licv1.LicenseGroupList
-		users  licv1.UserLicenseList
-	)
-	t := &licensecli.Tenant{Namespace: ns}
-	if err := c.List(ctx(cmd), &skus, client.InNamespace(ns)); err != nil {
-		return nil, fmt.Errorf("listing LicenseSkus in namespace %s: %w", ns, err)
+// String describes the source in messages.
+func (s manifestSource) String() string {
+	if s.kustomize != "" {
+		return "kustomization " + s.kustomize
 	}
-	if err := c.List(ctx(cmd), &groups, client.InNamespace(ns)); err != nil {
-		return nil, fmt.Errorf("listing LicenseGroups in namespace %s: %w", ns, err)
+	return fmt.Sprint(s.paths)
+}
+
+// kustomizationIn returns the first of paths that is a directory holding
+// a kustomization file, or "".
+func kustomizationIn(paths []string) string {
+	for _, p := range paths {
+		for _, name := range konfig.RecognizedKustomizationFileNames() {
+			if st, err := os.Stat(filepath.Join(p, name)); err == nil && !st.IsDir() {
+				return p
+			}
+		}
 	}
-	if err := c.List(ctx(cmd), &users, client.InNamespace(ns)); err != nil {
-		return nil, fmt.Errorf("listing UserLicenses in namespace %s: %w", ns, err)
+	return ""
+}
+
+// plannedRefs are the objects of a plan, for -o name.
+func plannedRefs(tenants []*licensecli.Tenant) []k8sruntime.Object {
+	var refs []k8sruntime.Object
+	gv := licv1.GroupVersion.String()
+	for _, t := range tenants {
+		for _, s := range t.SKUs {
+			refs = append(refs, objectRef(gv, licensecli.KindLicenseSku, t.Namespace, s.Name))
+		}
+		for _, g := range t.Groups {
+			refs = append(refs, objectRef(gv, licensecli.KindLicenseGroup, t.Namespace, g.Name))
+		}
+		for _, u := range t.Users {
+			refs = append(refs, objectRef(gv, licensecli.KindUserLicense, t.Namespace, u.Name))
+		}
 	}
-	for i := range skus.Items {
-		t.SKUs = append(t.SKUs, &skus.Items[i])
-	}
-	for i := range groups.Items {
-		t.Groups = append(t.Groups, &groups.Items[i])
-	}
-	for i := range users.Items {
-		t.Users = append(t.Users, &users.Items[i])
-	}
-	licensecli.SortTenant(t)
-	return t, nil
+	return refs
 }

@@ -10,16 +10,27 @@ import (
 	"github.com/licenseops/license-operator/internal/licensecli"
 )
 
-// readManifests reads the objects of files and directories (-f, -R; "-"
-// is standard input) without contacting a server, as `kubectl apply -f`
-// would find them: *.yaml, *.yml and *.json files of a directory, every
-// document of a file, List items. Licensing objects without a namespace
-// go to defaultNS.
-func (e *env) readManifests(paths []string, recursive bool, defaultNS string) (*licensecli.Manifests, error) {
+// manifestSource says where manifests come from: files and directories
+// (-f, -R; "-" is standard input) or a kustomization directory (-k).
+type manifestSource struct {
+	paths     []string
+	recursive bool
+	kustomize string
+}
+
+// readManifests reads the objects of src without contacting a server, as
+// `kubectl apply -f` (or -k) would find them: *.yaml, *.yml and *.json
+// files of a directory, every document of a file, List items, or the
+// output of kustomize's build of a kustomization (the library kubectl
+// embeds). Licensing objects without a namespace go to defaultNS. With
+// validator, each licensing object is admitted as the API server would
+// (defaults applied; refusals are recorded, see Manifests.Refusals).
+func (e *env) readManifests(src manifestSource, defaultNS string, validator *licensecli.Validator) (*licensecli.Manifests, error) {
 	m := licensecli.NewManifests(defaultNS)
+	m.Validator = validator
 	var files []string
 	stdin := false
-	for _, p := range paths {
+	for _, p := range src.paths {
 		if p == "-" {
 			stdin = true
 			continue
@@ -31,7 +42,10 @@ func (e *env) readManifests(paths []string, recursive bool, defaultNS string) (*
 		b = b.Stream(e.streams.In, "standard input")
 	}
 	if len(files) > 0 {
-		b = b.FilenameParam(false, &resource.FilenameOptions{Filenames: files, Recursive: recursive})
+		b = b.FilenameParam(false, &resource.FilenameOptions{Filenames: files, Recursive: src.recursive})
+	}
+	if src.kustomize != "" {
+		b = b.FilenameParam(false, &resource.FilenameOptions{Kustomize: src.kustomize})
 	}
 	r := b.Flatten().Do()
 	if err := r.Err(); err != nil {
@@ -48,7 +62,11 @@ func (e *env) readManifests(paths []string, recursive bool, defaultNS string) (*
 			errs = append(errs, fmt.Errorf("%s: unexpected object %T", info.Source, info.Object))
 			return nil
 		}
-		if err := m.Add(u, info.Source); err != nil {
+		source := info.Source
+		if src.kustomize != "" && source == src.kustomize {
+			source = "kustomize build " + src.kustomize
+		}
+		if err := m.Add(u, source); err != nil {
 			errs = append(errs, err)
 		}
 		return nil

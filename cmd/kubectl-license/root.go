@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 )
@@ -29,7 +27,7 @@ const (
 	exitUsage = 2
 )
 
-// fieldManager owns the fields `import --apply` writes.
+// fieldManager owns the fields `import --apply`, `assign` and `unassign` write.
 const fieldManager = "kubectl-license"
 
 // env is what the commands take from the outside world; tests replace parts.
@@ -40,13 +38,16 @@ type env struct {
 	newClient func() (client.Client, error)
 	// now is the clock of plan and of ages.
 	now func() time.Time
+	// isTerminal tells whether a stream is a terminal (progress bars).
+	isTerminal func(w io.Writer) bool
 }
 
 func newEnv(streams genericiooptions.IOStreams) *env {
 	e := &env{
-		streams: streams,
-		flags:   genericclioptions.NewConfigFlags(true),
-		now:     time.Now,
+		streams:    streams,
+		flags:      genericclioptions.NewConfigFlags(true),
+		now:        time.Now,
+		isTerminal: isTerminal,
 	}
 	e.newClient = func() (client.Client, error) {
 		cfg, err := e.flags.ToRESTConfig()
@@ -54,6 +55,10 @@ func newEnv(streams genericiooptions.IOStreams) *env {
 			return nil, fmt.Errorf("reading the kubeconfig: %w", err)
 		}
 		cfg.UserAgent = "kubectl-license"
+		// No client-side rate limit (client-go's default is 5 requests/s):
+		// bulk commands bound their requests with --concurrency, and the
+		// API server's priority and fairness protects the server.
+		cfg.QPS = -1
 		return client.New(cfg, client.Options{Scheme: scheme})
 	}
 	return e
@@ -145,11 +150,21 @@ func newRootCommand(e *env) *cobra.Command {
 		Long: `kubectl license shows and changes Microsoft 365-style licenses managed by
 license-operator (LicenseSku, LicenseGroup, UserLicense).
 
-  seats    seats of every SKU, like the admin center's Licenses page
-  user     one user's effective licenses and assignment history
-  plan     offline what-if of manifests (a GitOps repository), optionally
-           against the live cluster
-  import   bulk assignment from an admin-center style CSV file`,
+  seats     seats of every SKU, like the admin center's Licenses page
+  holders   who holds a SKU's seats and who waits for one, in queue order
+  user      one user's effective licenses and assignment history
+  assign    give a user a license directly (shows the outcome first)
+  unassign  take a user's direct license away (shows the outcome first)
+  plan      offline what-if of manifests or a kustomization (a GitOps
+            repository), validated as the API server would, optionally
+            against the live cluster
+  import    bulk assignment from the admin center's CSV export or an
+            admin-center style CSV file
+  version   the plugin's version
+
+Every command takes -o json|yaml|name|jsonpath=...|go-template=... (tables
+also -o wide and --no-headers). Shell completion: see
+'kubectl license completion --help'.`,
 		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl license"},
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -158,7 +173,6 @@ license-operator (LicenseSku, LicenseGroup, UserLicense).
 			return cmd.Help()
 		},
 	}
-	cmd.CompletionOptions.HiddenDefaultCmd = true
 	cmd.SetIn(e.streams.In)
 	cmd.SetOut(e.streams.Out)
 	cmd.SetErr(e.streams.ErrOut)
@@ -166,7 +180,10 @@ license-operator (LicenseSku, LicenseGroup, UserLicense).
 		return usageErrorf("%v (see '%s --help')", err, c.CommandPath())
 	})
 	e.flags.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newSeatsCommand(e), newUserCommand(e), newPlanCommand(e), newImportCommand(e))
+	cmd.AddCommand(newSeatsCommand(e), newHoldersCommand(e), newUserCommand(e), newAssignCommand(e, false), newAssignCommand(e, true),
+		newPlanCommand(e), newImportCommand(e), newVersionCommand(e), newCompletionCommand(cmd))
+	cmd.CompletionOptions.DisableDefaultCmd = true
+	registerFlagCompletions(e, cmd)
 	return cmd
 }
 
@@ -185,39 +202,6 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		return usageErrorf("%s takes no arguments, got %q (see '%s --help')", cmd.CommandPath(), strings.Join(args, " "), cmd.CommandPath())
 	}
 	return nil
-}
-
-// checkOutput validates an -o value.
-func checkOutput(value string, allowed ...string) error {
-	for _, a := range allowed {
-		if value == a {
-			return nil
-		}
-	}
-	var shown []string
-	for _, a := range allowed {
-		if a != "" {
-			shown = append(shown, a)
-		}
-	}
-	return usageErrorf("-o %q is not supported here: use one of %s", value, strings.Join(shown, ", "))
-}
-
-// printData writes v as indented JSON or as YAML.
-func printData(w io.Writer, format string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if format == "yaml" {
-		if data, err = yaml.JSONToYAML(data); err != nil {
-			return err
-		}
-		_, err = w.Write(data)
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", data)
-	return err
 }
 
 // ctx is the command's context (cancelled by Ctrl-C).

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
@@ -12,23 +13,23 @@ import (
 
 func newSeatsCommand(e *env) *cobra.Command {
 	var (
-		all    bool
-		output string
+		all bool
+		out *outputFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "seats [-n NAMESPACE | -A] [-o wide|json|yaml]",
+		Use:   "seats [-n NAMESPACE | -A] [-o wide|json|yaml|name|jsonpath=...] [--no-headers]",
 		Short: "Show the seats of every LicenseSku, like the admin center's Licenses page",
 		Long: `Show, per LicenseSku, the seats bought (TOTAL, every subscription), the usable
 seats (Enabled and Warning subscriptions), how many are assigned and available,
 how many users request the SKU and how many wait for a seat, and its state:
 OK, InsufficientSeats, Overallocated, SubscriptionsInactive or Pending (not yet
-processed by the controller).`,
+processed by the controller). -o wide adds the subscriptions and what to do.`,
 		Example: `  kubectl license seats -n contoso
   kubectl license seats -A -o wide
-  kubectl license seats -n contoso -o json`,
+  kubectl license seats -n contoso -o jsonpath='{range .items[*]}{.name}{"\t"}{.available}{"\n"}{end}'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output, "", "wide", "json", "yaml"); err != nil {
+			if err := out.validate(); err != nil {
 				return err
 			}
 			c, ns, err := e.clientIn(all)
@@ -44,9 +45,12 @@ processed by the controller).`,
 				rows = append(rows, licensecli.SeatRowOf(&skus.Items[i], &skus.Items[i].Status))
 			}
 			licensecli.SortSeatRows(rows)
-			switch output {
-			case "json", "yaml":
-				return printData(e.streams.Out, output, map[string]any{"items": rows})
+			if !out.human() {
+				refs := make([]runtime.Object, len(rows))
+				for i, r := range rows {
+					refs[i] = objectRef(licv1.GroupVersion.String(), licensecli.KindLicenseSku, r.Namespace, r.Name)
+				}
+				return out.printData(e.streams.Out, map[string]any{"items": rows}, refs)
 			}
 			if len(rows) == 0 {
 				if all {
@@ -56,10 +60,10 @@ processed by the controller).`,
 				}
 				return nil
 			}
-			return licensecli.WriteSeatTable(e.streams.Out, rows, licensecli.SeatTableOptions{Namespace: all, Wide: output == "wide"})
+			return licensecli.WriteSeatTable(e.streams.Out, rows, licensecli.SeatTableOptions{Namespace: all, Wide: out.wide(), NoHeaders: out.noHeaders})
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "list the SKUs of every namespace (tenant)")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: wide, json or yaml")
+	out = addOutputFlags(cmd, true)
 	return cmd
 }

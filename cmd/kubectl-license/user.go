@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
@@ -21,11 +22,11 @@ const upnField = "spec.userPrincipalName"
 
 func newUserCommand(e *env) *cobra.Command {
 	var (
-		all    bool
-		output string
+		all bool
+		out *outputFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "user USER_PRINCIPAL_NAME [-n NAMESPACE | -A] [-o json|yaml]",
+		Use:   "user USER_PRINCIPAL_NAME [-n NAMESPACE | -A] [-o json|yaml|name|jsonpath=...]",
 		Short: "Show a user's effective licenses and assignment history",
 		Long: `Find the UserLicense whose spec.userPrincipalName is USER_PRINCIPAL_NAME and
 show its effective licenses: state and reason, what to do about an error,
@@ -33,12 +34,19 @@ every source (Direct, Group/<name>), the enabled service plans and the SKU's
 plans that are disabled, since when the user waits for a seat, the
 DuplicatePlans warning, the user's groups, and the Events regarding the
 UserLicense (LicenseAssigned, LicenseRemoved, LicenseAssignmentFailed: the
-assignment history), oldest first.`,
+assignment history), oldest first. User principal names compare ignoring
+case, as in Microsoft Entra.`,
 		Example: `  kubectl license user ann@contoso.com -n contoso
   kubectl license user ann@contoso.com -A -o yaml`,
 		Args: exactArgs(1, "one user principal name"),
+		ValidArgsFunction: func(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return completeUsers(e, toComplete)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "", "json", "yaml"); err != nil {
+			if err := out.validate(); err != nil {
 				return err
 			}
 			c, ns, err := e.clientIn(all)
@@ -80,12 +88,15 @@ assignment history), oldest first.`,
 			for _, n := range notes {
 				fmt.Fprintf(e.streams.ErrOut, "warning: %s\n", n)
 			}
-			switch output {
-			case "json", "yaml":
-				if len(reports) == 1 {
-					return printData(e.streams.Out, output, reports[0])
+			if !out.human() {
+				refs := make([]runtime.Object, len(users))
+				for i := range users {
+					refs[i] = objectRef(licv1.GroupVersion.String(), licensecli.KindUserLicense, users[i].Namespace, users[i].Name)
 				}
-				return printData(e.streams.Out, output, map[string]any{"items": reports})
+				if len(reports) == 1 {
+					return out.printData(e.streams.Out, reports[0], refs)
+				}
+				return out.printData(e.streams.Out, map[string]any{"items": reports}, refs)
 			}
 			if len(reports) > 1 {
 				fmt.Fprintf(e.streams.ErrOut, "warning: %d UserLicenses have userPrincipalName %s\n", len(reports), args[0])
@@ -102,46 +113,53 @@ assignment history), oldest first.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "search every namespace (tenant)")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json or yaml")
+	out = addOutputFlags(cmd, false)
 	return cmd
 }
 
-// findUsers returns the UserLicenses of ns ("" for all) with the given
-// userPrincipalName. It asks the server with a field selector on the
-// CRD's selectable field, and lists and filters when the server refuses
-// it (an API server or CRD without selectableFields). When nothing matches
-// exactly it retries ignoring case, as user principal names are
-// case-insensitive in Microsoft Entra.
+// findUsers returns the UserLicenses of ns ("" for all) whose
+// userPrincipalName is upn, ignoring case as Microsoft Entra does. It asks
+// the server with a field selector on the CRD's selectable field (exact
+// match, one small response); when that finds nobody, or finds a user the
+// controller marked DuplicateUserPrincipalName (another spelling is in
+// effect), or the server refuses field selectors, it lists the users page
+// by page and compares ignoring case.
 func findUsers(ctx context.Context, c client.Client, ns, upn string) ([]licv1.UserLicense, error) {
 	var list licv1.UserLicenseList
 	err := c.List(ctx, &list, client.InNamespace(ns),
 		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector(upnField, upn)})
 	switch {
-	case err == nil && len(list.Items) > 0:
+	case err == nil && len(list.Items) > 0 && !anyDuplicate(list.Items):
 		sortUsers(list.Items)
 		return list.Items, nil
 	case err != nil && !apierrors.IsBadRequest(err):
 		return nil, fmt.Errorf("listing UserLicenses: %w", err)
 	}
-	list = licv1.UserLicenseList{}
-	if err := c.List(ctx, &list, client.InNamespace(ns)); err != nil {
-		return nil, fmt.Errorf("listing UserLicenses: %w", err)
-	}
 	var out []licv1.UserLicense
-	for _, u := range list.Items {
-		if u.Spec.UserPrincipalName == upn {
-			out = append(out, u)
-		}
-	}
-	if len(out) == 0 {
-		for _, u := range list.Items {
-			if strings.EqualFold(u.Spec.UserPrincipalName, upn) {
+	err = listPages(ctx, c, ns, func(users []licv1.UserLicense) bool {
+		for _, u := range users {
+			if licensecli.SameUPN(u.Spec.UserPrincipalName, upn) {
 				out = append(out, u)
 			}
 		}
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	sortUsers(out)
 	return out, nil
+}
+
+// anyDuplicate tells whether the controller marked one of users as a
+// duplicate of another UserLicense with the same UPN.
+func anyDuplicate(users []licv1.UserLicense) bool {
+	for i := range users {
+		if c := meta.FindStatusCondition(users[i].Status.Conditions, licv1.ConditionReady); c != nil && c.Reason == licv1.ReasonDuplicateUserPrincipalName {
+			return true
+		}
+	}
+	return false
 }
 
 func sortUsers(us []licv1.UserLicense) {

@@ -31,6 +31,11 @@ const (
 	ReasonChanged ChangeKind = "ReasonChanged"
 	// PlansChanged: the license stays Active with other enabled plans.
 	PlansChanged ChangeKind = "PlansChanged"
+	// ServicesOff: the user keeps the seat but the license becomes
+	// Disabled (every subscription of the SKU is inactive).
+	ServicesOff ChangeKind = "ServicesOff"
+	// ServicesOn: a Disabled license becomes Active again.
+	ServicesOn ChangeKind = "ServicesOn"
 )
 
 // Text is the kind for a table: "gains seat".
@@ -48,6 +53,10 @@ func (k ChangeKind) Text() string {
 		return "error changes"
 	case PlansChanged:
 		return "plans change"
+	case ServicesOff:
+		return "services off"
+	case ServicesOn:
+		return "services on"
 	}
 	return string(k)
 }
@@ -68,6 +77,10 @@ func (k ChangeKind) phrase(n int) string {
 		one, many = "changes error", "change error"
 	case PlansChanged:
 		one, many = "changes plans", "change plans"
+	case ServicesOff:
+		one, many = "keeps a seat with services off", "keep a seat with services off"
+	case ServicesOn:
+		one, many = "gets services back on", "get services back on"
 	}
 	if n == 1 {
 		return "1 " + one
@@ -90,7 +103,7 @@ func (c *Change) Text() string {
 }
 
 // changeOrder orders change kinds in summaries.
-var changeOrder = []ChangeKind{GainsSeat, LosesSeat, StartsWaiting, StopsWaiting, ReasonChanged, PlansChanged}
+var changeOrder = []ChangeKind{GainsSeat, LosesSeat, ServicesOff, ServicesOn, StartsWaiting, StopsWaiting, ReasonChanged, PlansChanged}
 
 // Change is one (user, SKU) whose outcome differs from the live status.
 type Change struct {
@@ -98,8 +111,8 @@ type Change struct {
 	User string     `json:"user"`
 	Name string     `json:"name"`
 	Kind ChangeKind `json:"kind"`
-	// Before and After are "-" (not requested), "Active", or the reason of
-	// the error ("InsufficientSeats", "SkuNotFound", ...).
+	// Before and After are "-" (not requested), "Active", "Disabled", or
+	// the reason of the error ("InsufficientSeats", "SkuNotFound", ...).
 	Before string `json:"before"`
 	After  string `json:"after"`
 	// Message is the error message after the change, if any.
@@ -224,7 +237,7 @@ func Diff(t *Tenant, res *planner.Result) ([]Change, []SeatChange) {
 			if kind == PlansChanged {
 				// Disabled lists in reverse: a plan no longer disabled is enabled (+).
 				c.Plans = planDelta(n.DisabledPlans, o.DisabledPlans)
-				c.Before, c.After = "Active", "Active ("+c.Plans+")"
+				c.Before, c.After = outcome(o), outcome(n)+" ("+c.Plans+")"
 			}
 			changes = append(changes, c)
 		}
@@ -275,26 +288,31 @@ func byLicense(ls []licv1.LicenseStatus) map[string]*licv1.LicenseStatus {
 
 // classify decides the change from o to n (either may be nil: not requested).
 func classify(o, n *licv1.LicenseStatus) (ChangeKind, bool) {
-	oActive, nActive := active(o), active(n)
+	oHolds, nHolds := holds(o), holds(n)
 	oWait, nWait := waiting(o), waiting(n)
 	switch {
-	case !oActive && nActive:
+	case !oHolds && nHolds:
 		return GainsSeat, true
-	case oActive && !nActive:
+	case oHolds && !nHolds:
 		return LosesSeat, true
+	case oHolds && nHolds && o.State != n.State && n.State == licv1.LicenseStateDisabled:
+		return ServicesOff, true
+	case oHolds && nHolds && o.State != n.State:
+		return ServicesOn, true
 	case !oWait && nWait:
 		return StartsWaiting, true
 	case oWait && !nWait:
 		return StopsWaiting, true
 	case outcome(o) != outcome(n):
 		return ReasonChanged, true
-	case oActive && nActive && !slices.Equal(o.DisabledPlans, n.DisabledPlans):
+	case oHolds && nHolds && !slices.Equal(o.DisabledPlans, n.DisabledPlans):
 		return PlansChanged, true
 	}
 	return "", false
 }
 
-func active(l *licv1.LicenseStatus) bool { return l != nil && l.State == licv1.LicenseStateActive }
+// holds: the license occupies a seat (Active or Disabled).
+func holds(l *licv1.LicenseStatus) bool { return l != nil && HoldsSeat(l.State) }
 
 func waiting(l *licv1.LicenseStatus) bool {
 	return l != nil && l.State == licv1.LicenseStateError && l.Reason == licv1.ReasonInsufficientSeats
@@ -305,8 +323,8 @@ func outcome(l *licv1.LicenseStatus) string {
 	switch {
 	case l == nil:
 		return "-"
-	case l.State == licv1.LicenseStateActive:
-		return "Active"
+	case l.State == licv1.LicenseStateActive, l.State == licv1.LicenseStateDisabled:
+		return l.State
 	case l.Reason != "":
 		return l.Reason
 	default:

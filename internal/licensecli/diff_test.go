@@ -41,6 +41,12 @@ func TestClassify(t *testing.T) {
 		{"same", active, st("Active", "", "A"), "", false},
 		{"still waiting", wait, st("Error", "InsufficientSeats"), "", false},
 		{"nothing", nil, nil, "", false},
+		// Disabled holds the seat: subscription suspended and back.
+		{"subscription suspended", active, st("Disabled", "SubscriptionInactive", "A"), ServicesOff, true},
+		{"subscription back", st("Disabled", "SubscriptionInactive", "A"), active, ServicesOn, true},
+		{"disabled holder unassigned", st("Disabled", "SubscriptionInactive"), nil, LosesSeat, true},
+		{"disabled holder keeps it", st("Disabled", "SubscriptionInactive"), st("Disabled", "SubscriptionInactive"), "", false},
+		{"granted while disabled", wait, st("Disabled", "SubscriptionInactive"), GainsSeat, true},
 	} {
 		got, ok := classify(tc.o, tc.n)
 		if got != tc.want || ok != tc.change {

@@ -41,7 +41,7 @@ type ImportInput struct {
 	SKUs []*licv1.LicenseSku
 	// Users are the namespace's existing UserLicenses.
 	Users []*licv1.UserLicense
-	File  *CSVFile
+	File  *ImportRows
 }
 
 // UserImport is the outcome of an import for one user.
@@ -53,9 +53,13 @@ type UserImport struct {
 	Existing bool
 	// Lines are the CSV lines about the user.
 	Lines []int
+	// DisplayName is the user's display name when the source gives one.
+	DisplayName string
 	// ApplyLicenses are the spec.licenses entries a server-side apply
-	// sends: the entries the rows name (add), or the full resulting list
-	// (replace, remove: entries left out are removed).
+	// sends: the full resulting list, in every mode. (Sending only the
+	// entries the rows name would make the API server drop the entries
+	// this field manager set before, and the controller could hand their
+	// seats to someone else before the list is repaired.)
 	ApplyLicenses []licv1.LicenseAssignment
 	// UsageLocation is set when the rows give one.
 	UsageLocation string
@@ -111,16 +115,13 @@ func BuildImport(in ImportInput, parseProblems []Problem) *ImportResult {
 	for _, s := range in.SKUs {
 		skuByName[s.Name] = s
 	}
-	existing := map[string]*licv1.UserLicense{}
+	existing := UsersByUPN(in.Users)
 	taken := map[string]bool{}
 	for _, u := range in.Users {
 		taken[u.Name] = true
-		k := strings.ToLower(u.Spec.UserPrincipalName)
-		// Of two UserLicenses with one UPN the planner uses the lowest name.
-		if prev, ok := existing[k]; !ok || u.Name < prev.Name {
-			existing[k] = u
-		}
 	}
+	file := in.File
+	colSKU, colPlans := file.Label(ColSkuPartNumber), file.Label(ColDisabledPlans)
 
 	// Resolve rows, grouped by user in order of first appearance.
 	type entry struct {
@@ -129,14 +130,15 @@ func BuildImport(in ImportInput, parseProblems []Problem) *ImportResult {
 		line  int
 	}
 	type userRows struct {
-		upn      string
-		lines    []int
-		entries  []entry
-		location string
+		upn         string
+		displayName string
+		lines       []int
+		entries     []entry
+		location    string
 	}
 	var order []string
 	users := map[string]*userRows{}
-	for _, row := range in.File.Rows {
+	for _, row := range file.Rows {
 		bad := func(format string, args ...any) {
 			res.Problems = append(res.Problems, Problem{Line: row.Line, User: row.UserPrincipalName, Message: fmt.Sprintf(format, args...)})
 		}
@@ -145,30 +147,45 @@ func BuildImport(in ImportInput, parseProblems []Problem) *ImportResult {
 			bad("no UserLicense in namespace %s has userPrincipalName %s: there is nothing to remove", in.Namespace, row.UserPrincipalName)
 			continue
 		}
+		if row.Unlicensed && in.Mode != ModeReplace {
+			if cur := existing[key]; cur != nil && len(cur.Spec.Licenses) > 0 {
+				res.Notes = append(res.Notes, Problem{Line: row.Line, User: row.UserPrincipalName, Message: fmt.Sprintf(
+					"%s is %s in the file but has direct licenses (%s): --mode %s keeps them; use --mode replace to make the file's licenses the user's only direct ones",
+					row.UserPrincipalName, Unlicensed, strings.Join(assignmentNames(cur.Spec.Licenses), ", "), in.Mode)})
+			}
+		}
 		if in.Mode == ModeRemove && len(row.DisabledPlans) > 0 {
-			bad("%s has no meaning with --mode remove: leave the column empty", ColDisabledPlans)
+			bad("%s has no meaning with --mode remove: leave the column empty", colPlans)
 			continue
 		}
 		var names []string
 		ok := true
+		for _, n := range row.SKUs {
+			if skuByName[n] == nil {
+				bad("LicenseSku %s does not exist in namespace %s (known: %s)", n, in.Namespace, orText(strings.Join(sortedKeys(skuByName), ", "), "none"))
+				ok = false
+				break
+			}
+			names = append(names, n)
+		}
 		for _, part := range row.SkuPartNumbers {
+			if !ok {
+				break
+			}
 			cands := byPart[part]
 			if len(cands) == 0 {
 				cands = byPart[strings.ToLower(part)]
 			}
 			switch len(cands) {
 			case 0:
-				bad("unknown %s %s: no LicenseSku in namespace %s has it (known: %s)", ColSkuPartNumber, part, in.Namespace, orText(partsKnown, "none"))
+				bad("unknown %s %s: no LicenseSku in namespace %s has it (known: %s)", colSKU, part, in.Namespace, orText(partsKnown, "none"))
 				ok = false
 			case 1:
 				names = append(names, cands[0])
 			default:
 				bad("%s %s is ambiguous: LicenseSkus %s in namespace %s all have it; give each SKU its own part number",
-					ColSkuPartNumber, part, strings.Join(cands, ", "), in.Namespace)
+					colSKU, part, strings.Join(cands, ", "), in.Namespace)
 				ok = false
-			}
-			if !ok {
-				break
 			}
 		}
 		if !ok {
@@ -185,7 +202,7 @@ func BuildImport(in ImportInput, parseProblems []Problem) *ImportResult {
 			}
 			if !found {
 				bad("%s lists %s, which none of %s has (their plans: %s): correct the plan name",
-					ColDisabledPlans, plan, strings.Join(row.SkuPartNumbers, ", "), strings.Join(planNames(skuByName, names), ", "))
+					colPlans, plan, strings.Join(append(slices.Clone(row.SKUs), row.SkuPartNumbers...), ", "), strings.Join(planNames(skuByName, names), ", "))
 				ok = false
 				break
 			}
@@ -197,6 +214,9 @@ func BuildImport(in ImportInput, parseProblems []Problem) *ImportResult {
 		ur := users[key]
 		if ur == nil {
 			ur = &userRows{upn: row.UserPrincipalName}
+			if cur := existing[key]; cur != nil {
+				ur.upn = cur.Spec.UserPrincipalName // immutable: the live spelling
+			}
 			users[key] = ur
 			order = append(order, key)
 		}
@@ -212,6 +232,9 @@ func BuildImport(in ImportInput, parseProblems []Problem) *ImportResult {
 			continue
 		}
 		ur.lines = append(ur.lines, row.Line)
+		if ur.displayName == "" {
+			ur.displayName = row.DisplayName
+		}
 		if row.UsageLocation != "" {
 			ur.location = row.UsageLocation
 		}
@@ -253,7 +276,7 @@ func BuildImport(in ImportInput, parseProblems []Problem) *ImportResult {
 	for _, key := range order {
 		ur := users[key]
 		cur := existing[key]
-		ui := UserImport{Lines: ur.lines, UsageLocation: ur.location, Existing: cur != nil}
+		ui := UserImport{Lines: ur.lines, DisplayName: ur.displayName, UsageLocation: ur.location, Existing: cur != nil}
 		var before []licv1.LicenseAssignment
 		if cur != nil {
 			before = cur.Spec.Licenses
@@ -286,21 +309,19 @@ func BuildImport(in ImportInput, parseProblems []Problem) *ImportResult {
 				switch {
 				case i < 0:
 					after = append(after, withPlans(e))
-				case in.File.HasDisabledPlans:
+				case file.HasDisabledPlans:
 					after[i] = withPlans(e)
 				}
-				ui.ApplyLicenses = append(ui.ApplyLicenses, after[find(after, e.sku)])
 			}
 		case ModeReplace:
 			for _, e := range ur.entries {
 				i := find(before, e.sku)
-				if i >= 0 && !in.File.HasDisabledPlans {
+				if i >= 0 && !file.HasDisabledPlans {
 					after = append(after, *before[i].DeepCopy())
 				} else {
 					after = append(after, withPlans(e))
 				}
 			}
-			ui.ApplyLicenses = after
 		case ModeRemove:
 			after = cloneAssignments(before)
 			for _, e := range ur.entries {
@@ -312,8 +333,8 @@ func BuildImport(in ImportInput, parseProblems []Problem) *ImportResult {
 				}
 				after = slices.Delete(after, i, i+1)
 			}
-			ui.ApplyLicenses = after
 		}
+		ui.ApplyLicenses = cloneAssignments(after)
 		if ui.ApplyLicenses == nil {
 			ui.ApplyLicenses = []licv1.LicenseAssignment{}
 		}

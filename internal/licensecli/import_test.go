@@ -37,7 +37,7 @@ var importSKUs = []*licv1.LicenseSku{
 // importCSV parses csv and imports it into the existing users.
 func importCSV(t *testing.T, mode ImportMode, csv string, users ...*licv1.UserLicense) *ImportResult {
 	t.Helper()
-	f, problems, err := ParseCSV(strings.NewReader(csv), mode == ModeReplace)
+	f, problems, err := ParseCSV(strings.NewReader(csv), CSVOptions{AllowEmptySku: mode == ModeReplace})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +66,10 @@ func TestImportModes(t *testing.T) {
 		if !reflect.DeepEqual(u.Added, []string{"bi"}) || u.Updated != nil || u.Removed != nil || u.Unchanged {
 			t.Errorf("changes %+v", u)
 		}
-		// The apply sends only the entries the file names: it owns no more.
-		if !reflect.DeepEqual(u.ApplyLicenses, []licv1.LicenseAssignment{lic("e3", "SWAY"), lic("bi")}) {
+		// The apply sends the whole resulting list: an apply of the named
+		// entries alone would drop the entries this field manager set in an
+		// earlier import, and their seats could go to someone else.
+		if !reflect.DeepEqual(u.ApplyLicenses, want) {
 			t.Errorf("apply %+v", u.ApplyLicenses)
 		}
 	})
@@ -158,7 +160,7 @@ func TestImportResolvesSKUsAndPlans(t *testing.T) {
 		t.Errorf("problems\n got %q\nwant %q", got, want)
 	}
 	// Ambiguous part numbers are refused, not guessed.
-	f, _, _ := ParseCSV(strings.NewReader("UserPrincipalName,SkuPartNumber\nann@contoso.com,SPE_E3\n"), false)
+	f, _, _ := ParseCSV(strings.NewReader("UserPrincipalName,SkuPartNumber\nann@contoso.com,SPE_E3\n"), CSVOptions{})
 	r = BuildImport(ImportInput{Namespace: "t", Mode: ModeAdd, SKUs: append(importSKUs, sku("e3-copy", "SPE_E3")), File: f}, nil)
 	if len(r.Problems) != 1 || !strings.Contains(r.Problems[0].Message, "SkuPartNumber SPE_E3 is ambiguous: LicenseSkus e3, e3-copy") {
 		t.Errorf("%v", r.Problems)
@@ -215,5 +217,44 @@ func TestNames(t *testing.T) {
 	taken = map[string]bool{long: true}
 	if got := UniqueName(long+"@fabrikam.com", taken); got != strings.Repeat("b", 54)+"-fabrikam" || len(got) > 63 {
 		t.Errorf("got %q", got)
+	}
+}
+
+func TestImportUnlicensedAndSKUNames(t *testing.T) {
+	frank := user("frank", "frank@contoso.com", lic("bi"))
+	r := importCSV(t, ModeAdd, "User principal name,Licenses,Usage location\nFRANK@contoso.com,Unlicensed,US\nivy@contoso.com,Unlicensed,IE\n", frank)
+	if len(r.Problems) != 0 || len(r.Users) != 2 {
+		t.Fatalf("problems %v, users %d", r.Problems, len(r.Users))
+	}
+	f, ivy := r.Users[0], r.Users[1]
+	// add keeps frank's direct licenses, and says so; his spelling is kept.
+	if f.Object.Spec.UserPrincipalName != "frank@contoso.com" || !reflect.DeepEqual(f.Object.Spec.Licenses, []licv1.LicenseAssignment{lic("bi")}) ||
+		f.Object.Spec.UsageLocation != "US" || !f.LocationChanged {
+		t.Errorf("frank: %+v", f)
+	}
+	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0].String(), "line 2: FRANK@contoso.com is Unlicensed in the file but has direct licenses (bi): --mode add keeps them") {
+		t.Errorf("notes %v", r.Notes)
+	}
+	if ivy.Existing || ivy.Object.Name != "ivy" || len(ivy.Object.Spec.Licenses) != 0 || ivy.Object.Spec.UsageLocation != "IE" {
+		t.Errorf("ivy: %+v", ivy.Object)
+	}
+	// replace: Unlicensed removes every direct license.
+	r = importCSV(t, ModeReplace, "UPN,Licenses\nfrank@contoso.com,Unlicensed\n", frank)
+	if u := r.Users[0]; len(u.Object.Spec.Licenses) != 0 || !reflect.DeepEqual(u.Removed, []string{"bi"}) || len(u.ApplyLicenses) != 0 || u.ApplyLicenses == nil {
+		t.Errorf("replace Unlicensed: %+v", u)
+	}
+
+	// Rows naming LicenseSkus directly (kubectl license assign).
+	res := BuildImport(ImportInput{Namespace: "t", Mode: ModeAdd, SKUs: importSKUs, Users: []*licv1.UserLicense{frank},
+		File: &ImportRows{Rows: []ImportRow{{UserPrincipalName: "frank@contoso.com", SKUs: []string{"e3"}, DisabledPlans: []string{"SWAY"}}},
+			HasDisabledPlans: true, Labels: map[string]string{ColDisabledPlans: "--disabled-plans"}}}, nil)
+	if len(res.Problems) != 0 || !reflect.DeepEqual(res.Users[0].Object.Spec.Licenses, []licv1.LicenseAssignment{lic("bi"), lic("e3", "SWAY")}) {
+		t.Errorf("by name: %+v %v", res.Users, res.Problems)
+	}
+	res = BuildImport(ImportInput{Namespace: "t", Mode: ModeAdd, SKUs: importSKUs, Users: []*licv1.UserLicense{frank},
+		File: &ImportRows{Rows: []ImportRow{{UserPrincipalName: "frank@contoso.com", SKUs: []string{"e3"}, DisabledPlans: []string{"NOPE"}}},
+			HasDisabledPlans: true, Labels: map[string]string{ColDisabledPlans: "--disabled-plans"}}}, nil)
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Message, "--disabled-plans lists NOPE, which none of e3 has (their plans: EXCHANGE, SWAY, TEAMS)") {
+		t.Errorf("unknown plan: %v", res.Problems)
 	}
 }

@@ -1,6 +1,7 @@
 package licensecli
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -47,6 +48,11 @@ type Manifests struct {
 	// DefaultNamespace is given to licensing objects without a namespace
 	// (the -n flag or the kubeconfig's namespace).
 	DefaultNamespace string
+	// Validator, when set, admits every licensing object as the API
+	// server would (defaults applied); an object it refuses is recorded in
+	// Refusals and left out of the tenants.
+	Validator *Validator
+	refusals  []Refusal
 
 	tenants map[string]*Tenant
 	ignored map[string]int
@@ -94,9 +100,6 @@ func (m *Manifests) Add(obj *unstructured.Unstructured, source string) error {
 	if name == "" {
 		return fmt.Errorf("%s: a %s has no metadata.name (generateName is not supported: give every object a name)", source, gvk.Kind)
 	}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(obj.Object, target, true); err != nil {
-		return fmt.Errorf("%s: %s %q: %w (kubectl apply would refuse it: correct the field)", source, gvk.Kind, name, err)
-	}
 	ns := obj.GetNamespace()
 	if ns == "" {
 		ns = m.DefaultNamespace
@@ -106,6 +109,18 @@ func (m *Manifests) Add(obj *unstructured.Unstructured, source string) error {
 		return fmt.Errorf("%s: %s %s/%s is also defined in %s: keep one definition", source, gvk.Kind, ns, name, prev)
 	}
 	m.sources[key] = source
+	if m.Validator != nil {
+		obj = obj.DeepCopy()
+		obj.SetNamespace(ns)
+		if err := m.Validator.Admit(context.Background(), obj); err != nil {
+			m.refusals = append(m.refusals, Refusal{Source: source, Kind: gvk.Kind, Namespace: ns, Name: name,
+				Fields: RefusedFields(err), Message: err.Error()})
+			return nil
+		}
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(obj.Object, target, true); err != nil {
+		return fmt.Errorf("%s: %s %q: %w (kubectl apply would refuse it: correct the field)", source, gvk.Kind, name, err)
+	}
 
 	t := m.tenant(ns)
 	switch o := target.(type) {
@@ -142,6 +157,22 @@ func (m *Manifests) Tenants() []*Tenant {
 	sort.Slice(out, func(i, j int) bool { return out[i].Namespace < out[j].Namespace })
 	return out
 }
+
+// Refusal is an object the API server would refuse, as kubectl apply
+// would report it.
+type Refusal struct {
+	Source    string `json:"source"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Fields are the fields the refusal names (spec.subscriptions[0].seats).
+	Fields []string `json:"fields"`
+	// Message is the API server's error message.
+	Message string `json:"message"`
+}
+
+// Refusals returns the objects the Validator refused, in the order read.
+func (m *Manifests) Refusals() []Refusal { return m.refusals }
 
 // Ignored returns the number of objects of every non-licensing kind,
 // sorted by kind.

@@ -19,6 +19,9 @@ import (
 type PlanReport struct {
 	// Ignored counts the objects of other kinds found in the manifests.
 	Ignored []KindCount `json:"ignored,omitempty"`
+	// Refused are the objects the API server would refuse (kubectl apply
+	// fails on them); they are left out of the plan.
+	Refused []Refusal `json:"refused,omitempty"`
 	// AgainstCluster: the manifests were overlaid on the live objects and
 	// Changes are relative to the live statuses.
 	AgainstCluster bool            `json:"againstCluster"`
@@ -32,12 +35,16 @@ type PlanSummary struct {
 	SKUs       int `json:"skus"`
 	Groups     int `json:"groups"`
 	Users      int `json:"users"`
-	// Licenses counts (user, SKU) pairs; Errors those in Error, Waiting
+	// Licenses counts (user, SKU) pairs; Disabled those holding a seat of
+	// a SKU without a usable subscription; Errors those in Error, Waiting
 	// those in Error with reason InsufficientSeats.
 	Licenses int `json:"licenses"`
 	Active   int `json:"active"`
+	Disabled int `json:"disabled"`
 	Errors   int `json:"errors"`
 	Waiting  int `json:"waiting"`
+	// Refused counts the objects the API server would refuse.
+	Refused int `json:"refused"`
 	// Changes counts the (user, SKU) changes against the cluster.
 	Changes int `json:"changes"`
 }
@@ -78,6 +85,9 @@ type PlannedLicense struct {
 	Reason        string   `json:"reason,omitempty"`
 	Message       string   `json:"message,omitempty"`
 	AssignedBy    []string `json:"assignedBy,omitempty"`
+	// EnabledPlans are the SKU's plans minus DisabledPlans (none when the
+	// SKU does not exist).
+	EnabledPlans  []string `json:"enabledPlans,omitempty"`
 	DisabledPlans []string `json:"disabledPlans,omitempty"`
 }
 
@@ -147,7 +157,8 @@ func BuildNamespacePlan(t *Tenant, res *planner.Result) NamespacePlan {
 		}
 		for _, l := range st.Licenses {
 			up.Licenses = append(up.Licenses, PlannedLicense{SKU: l.SKU, SkuPartNumber: l.SkuPartNumber, State: l.State,
-				Reason: l.Reason, Message: l.Message, AssignedBy: l.AssignedBy, DisabledPlans: l.DisabledPlans})
+				Reason: l.Reason, Message: l.Message, AssignedBy: l.AssignedBy,
+				EnabledPlans: EnabledPlans(t.SKUByName(l.SKU), l.DisabledPlans), DisabledPlans: l.DisabledPlans})
 			if l.State == licv1.LicenseStateError {
 				np.Errors = append(np.Errors, LicenseError{User: up.UserPrincipalName, Name: u.Name, SKU: l.SKU,
 					Reason: l.Reason, Message: l.Message, AssignedBy: l.AssignedBy})
@@ -189,7 +200,7 @@ func conditionSummary(conds []metav1.Condition, typ string) ConditionSummary {
 
 // Summarize fills in r.Summary from the namespaces.
 func (r *PlanReport) Summarize() {
-	s := PlanSummary{Namespaces: len(r.Namespaces)}
+	s := PlanSummary{Namespaces: len(r.Namespaces), Refused: len(r.Refused)}
 	for _, np := range r.Namespaces {
 		s.SKUs += len(np.SKUs)
 		s.Groups += len(np.Groups)
@@ -201,6 +212,8 @@ func (r *PlanReport) Summarize() {
 				switch {
 				case l.State == licv1.LicenseStateActive:
 					s.Active++
+				case l.State == licv1.LicenseStateDisabled:
+					s.Disabled++
 				case l.Reason == licv1.ReasonInsufficientSeats:
 					s.Errors++
 					s.Waiting++
@@ -227,6 +240,13 @@ func WritePlanText(w io.Writer, r *PlanReport) error {
 	if len(r.Ignored) > 0 {
 		fmt.Fprintf(w, "Ignored (not licensing objects): %s.\n", FormatKindCounts(r.Ignored))
 	}
+	if len(r.Refused) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "Refused: %s the API server would refuse (kubectl apply fails on them; left out of the plan):\n", plural(len(r.Refused), "object"))
+		for _, f := range r.Refused {
+			fmt.Fprintf(w, "  %s: %s\n", f.Source, f.Message)
+		}
+	}
 	for i := range r.Namespaces {
 		fmt.Fprintln(w)
 		if err := writeNamespacePlan(w, &r.Namespaces[i], r.AgainstCluster); err != nil {
@@ -234,15 +254,43 @@ func WritePlanText(w io.Writer, r *PlanReport) error {
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Result: %d of %s active, %s", s.Active, plural(s.Licenses, "license"), plural(s.Errors, "error"))
+	fmt.Fprintf(w, "Result: %d of %s active, ", s.Active, plural(s.Licenses, "license"))
+	if s.Disabled > 0 {
+		fmt.Fprintf(w, "%d disabled (subscription inactive), ", s.Disabled)
+	}
+	fmt.Fprint(w, plural(s.Errors, "error"))
 	if s.Waiting > 0 {
 		fmt.Fprintf(w, " (%d waiting for a seat)", s.Waiting)
 	}
 	if r.AgainstCluster {
 		fmt.Fprintf(w, ", %s against the cluster", plural(s.Changes, "change"))
 	}
+	if s.Refused > 0 {
+		fmt.Fprintf(w, ", %s refused", plural(s.Refused, "object"))
+	}
 	fmt.Fprintln(w, ".")
 	return nil
+}
+
+// EnabledPlans returns the plans of sku that are on for a user whose
+// status lists disabled as off: the SKU's plans minus disabled, sorted.
+// nil when sku is nil (the SKU does not exist: its plans are unknown).
+func EnabledPlans(sku *licv1.LicenseSku, disabled []string) []string {
+	if sku == nil {
+		return nil
+	}
+	off := make(map[string]bool, len(disabled))
+	for _, p := range disabled {
+		off[p] = true
+	}
+	var out []string
+	for _, p := range sku.Spec.ServicePlans {
+		if !off[p.Name] {
+			out = append(out, p.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func writeNamespacePlan(w io.Writer, np *NamespacePlan, againstCluster bool) error {
@@ -258,13 +306,7 @@ func writeNamespacePlan(w io.Writer, np *NamespacePlan, againstCluster bool) err
 			fmt.Fprintln(w, "  Changes: none (every user keeps the licenses it has)")
 		} else {
 			fmt.Fprintf(w, "  Changes: %s\n", changeCounts(np.Changes))
-			tw := NewTabWriter(w)
-			fmt.Fprintln(tw, "    SKU\tUSER\tCHANGE\tBEFORE\tAFTER")
-			for i := range np.Changes {
-				c := &np.Changes[i]
-				fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", c.SKU, c.User, c.Text(), c.Before, c.After)
-			}
-			if err := tw.Flush(); err != nil {
+			if err := WriteChanges(w, np.Changes, "    "); err != nil {
 				return err
 			}
 		}
@@ -302,6 +344,27 @@ func writeNamespacePlan(w io.Writer, np *NamespacePlan, againstCluster bool) err
 		fmt.Fprintln(tw, "    USER\tSKU\tREASON\tASSIGNED BY\tMESSAGE")
 		for _, e := range np.Errors {
 			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", e.User, e.SKU, e.Reason, orDash(strings.Join(e.AssignedBy, ",")), e.Message)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+
+	var disabled []LicenseError
+	for _, u := range np.Users {
+		for _, l := range u.Licenses {
+			if l.State == licv1.LicenseStateDisabled {
+				disabled = append(disabled, LicenseError{User: u.UserPrincipalName, Name: u.Name, SKU: l.SKU, Reason: l.Reason, Message: l.Message})
+			}
+		}
+	}
+	if len(disabled) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "  Disabled (seat kept, every subscription inactive): %s of %s\n", plural(len(disabled), "license"), plural(countUsers(disabled), "user"))
+		tw := NewTabWriter(w)
+		fmt.Fprintln(tw, "    USER\tSKU\tREASON\tMESSAGE")
+		for _, d := range disabled {
+			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\n", d.User, d.SKU, orDash(d.Reason), orDash(d.Message))
 		}
 		if err := tw.Flush(); err != nil {
 			return err

@@ -114,6 +114,8 @@ type SeatTableOptions struct {
 	Compact bool
 	// Indent prefixes every line.
 	Indent string
+	// NoHeaders leaves out the header line.
+	NoHeaders bool
 }
 
 // WriteSeatTable writes rows as an aligned table.
@@ -129,7 +131,9 @@ func WriteSeatTable(w io.Writer, rows []SeatRow, o SeatTableOptions) error {
 	if o.Wide {
 		header = append(header, "SUBSCRIPTIONS", "MESSAGE")
 	}
-	fmt.Fprintln(tw, o.Indent+strings.Join(header, "\t"))
+	if !o.NoHeaders {
+		fmt.Fprintln(tw, o.Indent+strings.Join(header, "\t"))
+	}
 	for _, r := range rows {
 		cells := []string{r.Name, r.SkuPartNumber, orDash(r.DisplayName),
 			itoa(r.TotalSeats), itoa(r.UsableSeats), itoa(r.Assigned), itoa(r.Available),

@@ -57,6 +57,8 @@ type UserLicenseDetail struct {
 	DisabledPlans      []string     `json:"disabledPlans,omitempty"`
 	WaitingSince       *metav1.Time `json:"waitingSince,omitempty"`
 	LastTransitionTime metav1.Time  `json:"lastTransitionTime,omitzero"`
+	// skuKnown: the LicenseSku exists, so EnabledPlans is known.
+	skuKnown bool
 }
 
 // EventRow is one event of the assignment history.
@@ -108,16 +110,8 @@ func BuildUserReport(u *licv1.UserLicense, skus []*licv1.LicenseSku, events []ev
 		}
 		if s := bySKU[l.SKU]; s != nil {
 			d.DisplayName = s.Spec.DisplayName
-			disabled := make(map[string]bool, len(l.DisabledPlans))
-			for _, p := range l.DisabledPlans {
-				disabled[p] = true
-			}
-			for _, p := range s.Spec.ServicePlans {
-				if !disabled[p.Name] {
-					d.EnabledPlans = append(d.EnabledPlans, p.Name)
-				}
-			}
-			sort.Strings(d.EnabledPlans)
+			d.EnabledPlans = EnabledPlans(s, l.DisabledPlans)
+			d.skuKnown = true
 		}
 		r.Licenses = append(r.Licenses, d)
 	}
@@ -214,16 +208,21 @@ func WriteUserReport(w io.Writer, r *UserReport, now time.Time) error {
 			}
 			fmt.Fprintf(w, "  %s\n", title)
 			tw = NewTabWriter(w)
-			if l.State == licv1.LicenseStateError {
+			switch l.State {
+			case licv1.LicenseStateError:
 				fmt.Fprintf(tw, "    Error:\t%s: %s\n", l.Reason, l.Message)
+			case licv1.LicenseStateDisabled:
+				fmt.Fprintf(tw, "    Disabled:\t%s: %s\n", l.Reason, orText(l.Message, "the seat is kept, the services are off"))
 			}
 			if l.WaitingSince != nil {
 				fmt.Fprintf(tw, "    Waiting since:\t%s (%s)\n", l.WaitingSince.UTC().Format(time.RFC3339), age(*l.WaitingSince, now))
 			}
-			fmt.Fprintf(tw, "    Enabled plans:\t%s\n", orText(strings.Join(l.EnabledPlans, ", "), "-"))
-			if l.DisplayName != "" || len(l.DisabledPlans) > 0 {
-				fmt.Fprintf(tw, "    Disabled plans:\t%s\n", orText(strings.Join(l.DisabledPlans, ", "), "-"))
+			if l.skuKnown {
+				fmt.Fprintf(tw, "    Enabled plans:\t%s\n", orText(strings.Join(l.EnabledPlans, ", "), "-"))
+			} else {
+				fmt.Fprintf(tw, "    Enabled plans:\tunknown: LicenseSku %s does not exist in namespace %s\n", l.SKU, r.Namespace)
 			}
+			fmt.Fprintf(tw, "    Disabled plans:\t%s\n", orText(strings.Join(l.DisabledPlans, ", "), "-"))
 			if err := tw.Flush(); err != nil {
 				return err
 			}
