@@ -90,6 +90,18 @@ var _ = Describe("CRD schema", func() {
 		Expect(kinds).To(HaveKey("UserLicense"))
 	})
 
+	It("accepts the userPrincipalNames Microsoft Entra allows, guests included", func() {
+		ns := newNamespace("upn")
+		for i, upn := range []string{"ann@contoso.com", "Ann.O'Neil@Contoso.com", "ann_fabrikam.com#EXT#@contoso.onmicrosoft.com", "a!b^c~d@contoso.com"} {
+			u := &licv1.UserLicense{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("u%d", i), Namespace: ns},
+				Spec: licv1.UserLicenseSpec{UserPrincipalName: upn}}
+			Expect(k8sClient.Create(ctx, u)).To(Succeed(), upn)
+		}
+		g := &licv1.LicenseGroup{ObjectMeta: metav1.ObjectMeta{Name: "guests", Namespace: ns},
+			Spec: licv1.LicenseGroupSpec{Members: []string{"ann_fabrikam.com#EXT#@contoso.onmicrosoft.com"}}}
+		Expect(k8sClient.Create(ctx, g)).To(Succeed())
+	})
+
 	It("defaults subscription state to Enabled and group priority to 0", func() {
 		ns := newNamespace("defaults")
 		sku := &licv1.LicenseSku{

@@ -18,7 +18,7 @@ type LicenseGroupSpec struct {
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=10000
 	// +kubebuilder:validation:items:MaxLength=113
-	// +kubebuilder:validation:items:Pattern=`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`
+	// +kubebuilder:validation:items:Pattern=`^[A-Za-z0-9._%+'!#^~-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`
 	Members []string `json:"members,omitempty"`
 
 	// memberSelector selects members by the labels of their UserLicense

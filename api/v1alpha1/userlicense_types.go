@@ -12,7 +12,7 @@ type UserLicenseSpec struct {
 	// delete and re-create the UserLicense to rename a user.
 	// +required
 	// +kubebuilder:validation:MaxLength=113
-	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9._%+'!#^~-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="userPrincipalName is immutable; delete and re-create the UserLicense to rename a user"
 	UserPrincipalName string `json:"userPrincipalName"`
 

@@ -43,7 +43,7 @@ const Unlicensed = "Unlicensed"
 const MaxUPNLength = 113
 
 // upnPattern is the CRD's pattern of spec.userPrincipalName.
-var upnPattern = regexp.MustCompile(`^[A-Za-z0-9._%+'-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+var upnPattern = regexp.MustCompile(`^[A-Za-z0-9._%+'!#^~-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
 
 // planPattern is the CRD's pattern of plan names and part numbers.
 var planPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
