@@ -34,6 +34,7 @@ type importOptions struct {
 	tenant         string
 	concurrency    int
 	out            *outputFlags
+	graph          graphImportOptions // --from-graph (import_graph.go)
 }
 
 func newImportCommand(e *env) *cobra.Command {
@@ -92,8 +93,16 @@ replace, a user with an invalid row is skipped entirely).`,
   #   ann@contoso.com,SPE_E3;POWER_BI_PRO,DE,SWAY
   kubectl license import users.csv -n contoso > tenants/contoso/users.yaml
   kubectl license import users.csv -n contoso --skus-from tenants/contoso`,
-		Args: exactArgs(1, "one CSV file (- for standard input)"),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if o.graph.fromGraph {
+				return noArgs(cmd, args)
+			}
+			return exactArgs(1, "one CSV file (- for standard input), or --from-graph")(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.graph.fromGraph {
+				return e.runGraphImport(cmd, o.graph, o.out, o.skipInvalid, o.apply)
+			}
 			return e.runImport(cmd, o, args[0])
 		},
 	}
@@ -110,6 +119,8 @@ replace, a user with an invalid row is skipped entirely).`,
 	o.out = addOutputFlags(cmd, false)
 	o.out.defaultFormat = "yaml"
 	o.out.setUsage(cmd)
+	addGraphImportFlags(f, &o.graph)
+	cmd.Long += graphImportHelp
 	return cmd
 }
 

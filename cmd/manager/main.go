@@ -145,6 +145,13 @@ func main() {
 		setupLog.Error(err, "unable to set up controller", "controller", "tenant")
 		os.Exit(1)
 	}
+	// Microsoft Graph sync, opt-in per namespace by a DirectoryConnection (docs/microsoft-graph.md).
+	dr := &controllers.DirectoryReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder(controllers.DirectoryControllerName),
+		Connector: &controllers.GraphConnector{Client: mgr.GetClient(), SecretReader: mgr.GetAPIReader()}}
+	if err := dr.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: 2}); err != nil {
+		setupLog.Error(err, "unable to set up controller", "controller", "directory")
+		os.Exit(1)
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		setupLog.Error(err, "unable to set up health check")
 		os.Exit(1)

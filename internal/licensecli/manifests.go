@@ -89,6 +89,21 @@ func (m *Manifests) Add(obj *unstructured.Unstructured, source string) error {
 	case KindUserLicense:
 		target = &licv1.UserLicense{}
 	default:
+		// Another kind of this project (DirectoryConnection) is not
+		// planned, but the API server would still refuse it when invalid.
+		if m.Validator != nil && m.Validator.Knows(gvk) {
+			ns := obj.GetNamespace()
+			if ns == "" {
+				ns = m.DefaultNamespace
+			}
+			obj = obj.DeepCopy()
+			obj.SetNamespace(ns)
+			if err := m.Validator.Admit(context.Background(), obj); err != nil {
+				m.refusals = append(m.refusals, Refusal{Source: source, Kind: gvk.Kind, Namespace: ns, Name: obj.GetName(),
+					Fields: RefusedFields(err), Message: err.Error()})
+				return nil
+			}
+		}
 		m.ignored[kindLabel(gvk.Group, gvk.Kind)]++
 		return nil
 	}

@@ -106,7 +106,8 @@ var _ = Describe("license-operator installed from config/default and driven with
 		}
 		Expect(kinds["Namespace"]).To(ConsistOf(systemNamespace))
 		Expect(kinds["CustomResourceDefinition"]).To(ConsistOf(
-			"licenseskus.licensing.licenseops.dev", "licensegroups.licensing.licenseops.dev", "userlicenses.licensing.licenseops.dev"))
+			"licenseskus.licensing.licenseops.dev", "licensegroups.licensing.licenseops.dev", "userlicenses.licensing.licenseops.dev",
+			"directoryconnections.licensing.licenseops.dev"))
 		Expect(kinds["ServiceAccount"]).To(ConsistOf(serviceAccount))
 		Expect(kinds["ClusterRole"]).To(ContainElement("license-operator-manager-role"))
 		Expect(kinds["ClusterRoleBinding"]).To(ContainElement("license-operator-manager-rolebinding"))
