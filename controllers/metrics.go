@@ -1,47 +1,96 @@
 package controllers
 
 import (
+	"strings"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+	"github.com/licenseops/license-operator/internal/version"
 )
 
+// Label values shared by the help texts below. docs/metrics.md lists every
+// metric; keep the two in step.
+const (
+	skuLabelsHelp = " Labels: namespace (the tenant namespace), sku (the LicenseSku's name), sku_part_number (its spec.skuPartNumber)."
+	kindsHelp     = "LicenseSku, LicenseGroup, UserLicense"
+)
+
+// reasonsHelp lists the reasons a license in state Error carries.
+var reasonsHelp = strings.Join([]string{licv1.ReasonInsufficientSeats, licv1.ReasonMutuallyExclusivePlans,
+	licv1.ReasonMissingDependency, licv1.ReasonUsageLocationRequired, licv1.ReasonProhibitedInUsageLocation,
+	licv1.ReasonSkuNotFound, licv1.ReasonUnknownServicePlan, licv1.ReasonDuplicateUserPrincipalName,
+	licv1.ReasonTooManyLicenses}, ", ")
+
 // Prometheus metrics, served on the manager's (secure) metrics endpoint.
+// The per-tenant gauges are set from every plan of a namespace by
+// recordTenantMetrics (tenant_metrics.go); only the leader plans, so a
+// standby replica exports none of them.
 var (
 	skuSeats = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "license_operator_sku_seats",
-		Help: "Usable seats of a LicenseSku (Enabled and Warning subscriptions).",
+		Help: "Usable seats of a LicenseSku: the seats of its Enabled and Warning subscriptions (status.seats)." + skuLabelsHelp,
 	}, []string{"namespace", "sku", "sku_part_number"})
 	skuAssigned = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "license_operator_sku_assigned",
-		Help: "Users holding a seat of a LicenseSku.",
+		Help: "Users holding a seat of a LicenseSku, Active or Disabled (status.assigned)." + skuLabelsHelp,
 	}, []string{"namespace", "sku", "sku_part_number"})
 	skuRequested = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "license_operator_sku_requested",
-		Help: "Users requesting a LicenseSku, served or not.",
+		Help: "Users requesting a LicenseSku directly or through a group, served or not (status.requested)." + skuLabelsHelp,
+	}, []string{"namespace", "sku", "sku_part_number"})
+	skuWaiting = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "license_operator_sku_waiting",
+		Help: "Users waiting for a seat of a LicenseSku: licenses in state Error with reason InsufficientSeats." + skuLabelsHelp,
+	}, []string{"namespace", "sku", "sku_part_number"})
+	skuOldestWaiting = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "license_operator_sku_oldest_waiting_since_seconds",
+		Help: "Unix time of the earliest waitingSince among the users waiting for a seat of a LicenseSku; absent when nobody waits (time() minus it is the longest wait)." + skuLabelsHelp,
+	}, []string{"namespace", "sku", "sku_part_number"})
+	skuOverallocated = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "license_operator_sku_overallocated",
+		Help: "1 when a LicenseSku has more holders than usable seats (condition Overallocated=True: it grants nothing new), else 0." + skuLabelsHelp,
+	}, []string{"namespace", "sku", "sku_part_number"})
+	skuDisabled = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "license_operator_sku_disabled",
+		Help: "Users holding a seat of a LicenseSku whose license is Disabled (reason SubscriptionInactive: every subscription Suspended or LockedOut, the services are off)." + skuLabelsHelp,
 	}, []string{"namespace", "sku", "sku_part_number"})
 	assignmentErrors = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "license_operator_assignment_errors",
-		Help: "(user, SKU) assignments in state Error, by reason.",
+		Help: "(user, SKU) licenses in state Error. Labels: namespace (the tenant namespace), reason (" + reasonsHelp + ").",
 	}, []string{"namespace", "reason"})
 	planDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "license_operator_plan_duration_seconds",
-		Help:    "Time to plan one namespace (pure computation, no I/O).",
+		Help:    "Time to plan one namespace (pure computation, no I/O). Labels: namespace (the tenant namespace).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	}, []string{"namespace"})
 	statusWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "license_operator_status_writes_total",
-		Help: "Status patches issued, by kind and result (success, conflict, error).",
+		Help: "Status writes issued. Labels: kind (" + kindsHelp + "), result (success; notfound: the object was deleted meanwhile; conflict: it changed since it was planned, the tenant is planned again; error: any other failure).",
 	}, []string{"kind", "result"})
+	statusWriteDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "license_operator_status_write_duration_seconds",
+		Help:    "Round trip of one status write to the API server, whatever its result. Labels: kind (" + kindsHelp + ").",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
+	}, []string{"kind"})
 	eventsQueued = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "license_operator_events_queued",
-		Help: "Events waiting in the event lane to be posted (they trail the status writes).",
+		Help: "Events waiting in the event lane to be posted (they trail the status writes). No labels.",
 	})
 	eventsDropped = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "license_operator_events_dropped_total",
-		Help: "Events dropped because the event lane's queue was full (events are best-effort; statuses hold the state).",
+		Help: "Events dropped because the event lane's queue was full (events are best-effort; statuses hold the state). No labels.",
 	})
+	buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "license_operator_build_info",
+		Help: "Always 1: the build of the running manager. Labels: version (release tag, or devel), commit (git revision), goversion (Go toolchain).",
+	}, []string{"version", "commit", "goversion"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(skuSeats, skuAssigned, skuRequested, assignmentErrors, planDuration, statusWrites, eventsQueued, eventsDropped)
+	metrics.Registry.MustRegister(skuSeats, skuAssigned, skuRequested, skuWaiting, skuOldestWaiting, skuOverallocated, skuDisabled,
+		assignmentErrors, planDuration, statusWrites, statusWriteDuration, eventsQueued, eventsDropped, buildInfo)
+	v := version.Get()
+	buildInfo.WithLabelValues(v.Version, v.Commit, v.GoVersion).Set(1)
 }

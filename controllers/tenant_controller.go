@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -447,35 +446,6 @@ const (
 	EventLicenseRemoved          = "LicenseRemoved"
 	EventLicenseAssignmentFailed = "LicenseAssignmentFailed"
 )
-
-// recordTenantMetrics publishes the plan's seat figures.
-func recordTenantMetrics(ns string, in planner.Input, res *planner.Result) {
-	for _, v := range []*prometheus.GaugeVec{skuSeats, skuAssigned, skuRequested, assignmentErrors} {
-		v.DeletePartialMatch(prometheus.Labels{"namespace": ns})
-	}
-	for i, s := range res.SKUs {
-		sku := in.SKUs[i]
-		skuSeats.WithLabelValues(ns, sku.Name, sku.Spec.SkuPartNumber).Set(float64(s.Status.Seats))
-		skuAssigned.WithLabelValues(ns, sku.Name, sku.Spec.SkuPartNumber).Set(float64(s.Status.Assigned))
-		skuRequested.WithLabelValues(ns, sku.Name, sku.Spec.SkuPartNumber).Set(float64(s.Status.Requested))
-	}
-	byReason := map[string]int{}
-	for _, u := range res.Users {
-		for _, l := range u.Status.Licenses {
-			if l.State == licv1.LicenseStateError {
-				byReason[l.Reason]++
-			}
-		}
-	}
-	reasons := make([]string, 0, len(byReason))
-	for reason := range byReason {
-		reasons = append(reasons, reason)
-	}
-	sort.Strings(reasons)
-	for _, reason := range reasons {
-		assignmentErrors.WithLabelValues(ns, reason).Set(float64(byReason[reason]))
-	}
-}
 
 // SetupWithManager registers the tenant controller: events of all three
 // kinds map to their namespace. Update events that only deliver our own

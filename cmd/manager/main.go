@@ -5,6 +5,7 @@ package main
 import (
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ import (
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 	"github.com/licenseops/license-operator/controllers"
+	"github.com/licenseops/license-operator/internal/version"
 )
 
 var (
@@ -75,9 +77,14 @@ func main() {
 	flag.IntVar(&maxQueuedEvents, "max-queued-events", controllers.DefaultMaxQueuedEvents, "Events waiting to be posted; beyond it new events are dropped and counted in license_operator_events_dropped_total.")
 	flag.Float64Var(&qps, "kube-api-qps", 200, "Client-side rate limit for API requests per second (0 or negative: no limit).")
 	flag.IntVar(&burst, "kube-api-burst", 400, "Client-side burst for API requests.")
+	showVersion := flag.Bool("version", false, "Print the version, commit and build date, and exit.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if *showVersion {
+		fmt.Println("manager", version.Get())
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 
 	var tlsOpts []func(*tls.Config)
@@ -134,7 +141,7 @@ func main() {
 	}
 
 	r := &controllers.TenantReconciler{
-		Client:              mgr.GetClient(),
+		Client:              controllers.InstrumentStatusWrites(mgr.GetClient()),
 		MaxConcurrentWrites: concurrentWrites,
 	}
 	if recordEvents {
@@ -161,7 +168,9 @@ func main() {
 		os.Exit(1)
 	}
 
-	setupLog.Info("starting manager", "namespaces", namespaces, "leaderElection", enableLeaderElection)
+	v := version.Get()
+	setupLog.Info("starting manager", "version", v.Version, "commit", v.Commit, "buildDate", v.Date, "goVersion", v.GoVersion,
+		"namespaces", namespaces, "leaderElection", enableLeaderElection)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		setupLog.Error(err, "problem running manager")
 		os.Exit(1)

@@ -1,10 +1,13 @@
-// Package argocd tests the Argo CD health checks in config/argocd/health/
-// with the Lua interpreter Argo CD uses (github.com/yuin/gopher-lua), run
-// the way Argo CD runs a health check from argocd-cm: only the package, base
-// and table libraries, a global `obj` converted from the live object, and a
-// returned table {status = ..., message = ...}.
+// Package argocd tests the Argo CD health checks in
+// config/argocd/resource_customizations/licensing.licenseops.dev/<Kind>/,
+// kept in Argo CD's own layout (health.lua, health_test.yaml, testdata/) so
+// they can be contributed upstream. They run with the Lua interpreter Argo
+// CD uses (github.com/yuin/gopher-lua), the way Argo CD runs a health check
+// from argocd-cm: only the package, base and table libraries, a global `obj`
+// converted from the live object, and a returned table {status = ...,
+// message = ...}; each health_test.yaml runs as Argo CD's own test does.
 //
-// Regenerate config/argocd/argocd-cm.yaml after editing a .lua file:
+// Regenerate config/argocd/argocd-cm.yaml after editing a health.lua:
 //
 //	go test ./config/argocd/ -run TestArgoCDConfigMap -update
 package argocd
@@ -16,7 +19,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -35,8 +37,12 @@ const (
 	keyPrefix = "resource.customizations.health." + group + "_"
 )
 
-// kinds are the kinds with a health check, one file each in health/.
-var kinds = []string{"LicenseSku", "LicenseGroup", "UserLicense"}
+// kinds are the kinds with a health check, one directory each in
+// customizations.
+var kinds = []string{"LicenseSku", "LicenseGroup", "UserLicense", "DirectoryConnection"}
+
+// customizations is Argo CD's resource_customizations/<group> directory.
+var customizations = filepath.Join("resource_customizations", group)
 
 // health is what Argo CD reads from the returned table.
 type health struct {
@@ -53,7 +59,7 @@ var validStatuses = map[string]bool{
 
 func script(t testing.TB, kind string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("health", kind+".lua"))
+	data, err := os.ReadFile(filepath.Join(customizations, kind, "health.lua"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,220 +180,69 @@ func toUnstructured(t testing.TB, obj runtime.Object) map[string]any {
 	return m
 }
 
+// healthTests is Argo CD's health_test.yaml.
+type healthTests struct {
+	Tests []struct {
+		HealthStatus struct {
+			Status  string `json:"status"`
+			Message string `json:"message"`
+		} `json:"healthStatus"`
+		InputPath string `json:"inputPath"`
+	} `json:"tests"`
+}
+
+// TestHealthChecks runs every kind's health_test.yaml as Argo CD's
+// TestLuaHealthScript does: the health of each testdata object, status and
+// message exactly. Each kind is tested Progressing, Healthy and Degraded,
+// and every testdata file is used.
 func TestHealthChecks(t *testing.T) {
-	type tc struct {
-		kind        string
-		obj         string
-		wantStatus  string
-		wantMessage []string // substrings
-	}
-	const skuSpec = `
-apiVersion: licensing.licenseops.dev/v1alpha1
-kind: LicenseSku
-metadata: {name: exchange-p1, namespace: contoso, generation: 2}
-spec:
-  skuPartNumber: EXCHANGESTANDARD
-  subscriptions: [{name: contract-2026, seats: 2, state: Enabled}]
-`
-	const groupSpec = `
-apiVersion: licensing.licenseops.dev/v1alpha1
-kind: LicenseGroup
-metadata: {name: contractors, namespace: contoso, generation: 3}
-spec:
-  memberSelector: {matchLabels: {employment: contractor}}
-  licenses: [{sku: exchange-p1}]
-`
-	const userSpec = `
-apiVersion: licensing.licenseops.dev/v1alpha1
-kind: UserLicense
-metadata: {name: ann, namespace: contoso, generation: 1}
-spec:
-  userPrincipalName: ann@contoso.com
-  usageLocation: DE
-  licenses: [{sku: exchange-p2}]
-`
-	tests := map[string]tc{
-		"sku without status": {
-			kind: "LicenseSku", obj: skuSpec,
-			wantStatus: "Progressing", wantMessage: []string{"Waiting for license-operator"},
-		},
-		"sku with empty status": {
-			kind: "LicenseSku", obj: skuSpec + "status: {}\n",
-			wantStatus: "Progressing",
-		},
-		"sku with a status of an older generation": {
-			kind: "LicenseSku", obj: skuSpec + `
-status:
-  observedGeneration: 1
-  seats: 2
-  assigned: 2
-  conditions:
-  - {type: Ready, status: "True", reason: SeatsAvailable, message: "2 of 2 seats of EXCHANGESTANDARD are assigned and no user waits", observedGeneration: 1, lastTransitionTime: "2026-01-01T00:00:00Z"}
-`,
-			wantStatus: "Progressing", wantMessage: []string{"plan generation 2 (status is of generation 1)"},
-		},
-		"sku whose Ready condition lags the status": {
-			kind: "LicenseSku", obj: skuSpec + `
-status:
-  observedGeneration: 2
-  conditions:
-  - {type: Ready, status: "True", reason: SeatsAvailable, message: ok, observedGeneration: 1, lastTransitionTime: "2026-01-01T00:00:00Z"}
-`,
-			wantStatus: "Progressing",
-		},
-		"sku without a Ready condition": {
-			kind: "LicenseSku", obj: skuSpec + `
-status:
-  observedGeneration: 2
-  conditions:
-  - {type: Overallocated, status: "False", reason: WithinCapacity, message: "2 of 2 usable seats are assigned", observedGeneration: 2, lastTransitionTime: "2026-01-01T00:00:00Z"}
-`,
-			wantStatus: "Progressing",
-		},
-		"sku Ready": {
-			kind: "LicenseSku", obj: skuSpec + `
-status:
-  observedGeneration: 2
-  seats: 2
-  assigned: 1
-  available: 1
-  conditions:
-  - {type: Ready, status: "True", reason: SeatsAvailable, message: "1 of 2 seats of EXCHANGESTANDARD are assigned and no user waits", observedGeneration: 2, lastTransitionTime: "2026-01-01T00:00:00Z"}
-`,
-			wantStatus: "Healthy", wantMessage: []string{"1 of 2 seats of EXCHANGESTANDARD are assigned"},
-		},
-		"sku short of seats": {
-			kind: "LicenseSku", obj: skuSpec + `
-status:
-  observedGeneration: 2
-  seats: 2
-  assigned: 2
-  waiting: 1
-  conditions:
-  - {type: Ready, status: "False", reason: InsufficientSeats, message: "1 user waits for a seat of EXCHANGESTANDARD: purchase 1 more seat or remove 1 assignment", observedGeneration: 2, lastTransitionTime: "2026-01-01T00:00:00Z"}
-  - {type: InsufficientSeats, status: "True", reason: InsufficientSeats, message: "1 user waits", observedGeneration: 2, lastTransitionTime: "2026-01-01T00:00:00Z"}
-`,
-			wantStatus: "Degraded", wantMessage: []string{"InsufficientSeats: 1 user waits for a seat of EXCHANGESTANDARD: purchase 1 more seat"},
-		},
-		"sku Ready Unknown": {
-			kind: "LicenseSku", obj: skuSpec + `
-status:
-  observedGeneration: 2
-  conditions:
-  - {type: Ready, status: Unknown, reason: Planning, message: "planning", observedGeneration: 2, lastTransitionTime: "2026-01-01T00:00:00Z"}
-`,
-			wantStatus: "Progressing", wantMessage: []string{"planning"},
-		},
-		"group without status": {
-			kind: "LicenseGroup", obj: groupSpec,
-			wantStatus: "Progressing",
-		},
-		"group with a stale status": {
-			kind: "LicenseGroup", obj: groupSpec + `
-status:
-  observedGeneration: 2
-  conditions:
-  - {type: Ready, status: "True", reason: AllLicensesActive, message: "every member holds every license of the group", observedGeneration: 2, lastTransitionTime: "2026-01-01T00:00:00Z"}
-`,
-			wantStatus: "Progressing", wantMessage: []string{"generation 3"},
-		},
-		"group Ready": {
-			kind: "LicenseGroup", obj: groupSpec + `
-status:
-  observedGeneration: 3
-  members: 2
-  licensed: 2
-  conditions:
-  - {type: Ready, status: "True", reason: AllLicensesActive, message: "every member holds every license of the group", observedGeneration: 3, lastTransitionTime: "2026-01-01T00:00:00Z"}
-`,
-			wantStatus: "Healthy", wantMessage: []string{"every member holds every license"},
-		},
-		"group with a failed member": {
-			kind: "LicenseGroup", obj: groupSpec + `
-status:
-  observedGeneration: 3
-  members: 3
-  licensed: 2
-  errors: 1
-  failures: [{user: gina@contoso.com, sku: exchange-p1, reason: InsufficientSeats}]
-  conditions:
-  - {type: Ready, status: "False", reason: LicenseErrors, message: "1 of 3 members have a failed license of this group", observedGeneration: 3, lastTransitionTime: "2026-01-01T00:00:00Z"}
-`,
-			wantStatus: "Degraded", wantMessage: []string{"LicenseErrors: 1 of 3 members have a failed license"},
-		},
-		"user without status": {
-			kind: "UserLicense", obj: userSpec,
-			wantStatus: "Progressing",
-		},
-		"user Ready": {
-			kind: "UserLicense", obj: userSpec + `
-status:
-  observedGeneration: 1
-  licenses: [{sku: exchange-p2, state: Active, assignedBy: [Direct]}]
-  conditions:
-  - {type: Ready, status: "True", reason: AllLicensesActive, message: "the license is active", observedGeneration: 1, lastTransitionTime: "2026-01-01T00:00:00Z"}
-  - {type: DuplicatePlans, status: "False", reason: NoDuplicatePlans, message: "no service plan is enabled through more than one license", observedGeneration: 1, lastTransitionTime: "2026-01-01T00:00:00Z"}
-`,
-			wantStatus: "Healthy", wantMessage: []string{"the license is active"},
-		},
-		"user Ready with duplicate plans": {
-			kind: "UserLicense", obj: userSpec + `
-status:
-  observedGeneration: 1
-  conditions:
-  - {type: Ready, status: "True", reason: AllLicensesActive, message: "all 2 licenses are active", observedGeneration: 1, lastTransitionTime: "2026-01-01T00:00:00Z"}
-  - {type: DuplicatePlans, status: "True", reason: DuplicatePlans, message: "service plan EXCHANGE_S_ENTERPRISE (exchange-p2, m365-e3) enabled through more than one license", observedGeneration: 1, lastTransitionTime: "2026-01-01T00:00:00Z"}
-`,
-			wantStatus: "Healthy", wantMessage: []string{"all 2 licenses are active", "DuplicatePlans", "EXCHANGE_S_ENTERPRISE"},
-		},
-		"user in error with duplicate plans": {
-			kind: "UserLicense", obj: userSpec + `
-status:
-  observedGeneration: 1
-  conditions:
-  - {type: DuplicatePlans, status: "True", reason: DuplicatePlans, message: "EXCHANGE_S_ENTERPRISE twice", observedGeneration: 1, lastTransitionTime: "2026-01-01T00:00:00Z"}
-  - {type: Ready, status: "False", reason: LicenseErrors, message: "1 of 2 licenses failed: m365-e3: InsufficientSeats", observedGeneration: 1, lastTransitionTime: "2026-01-01T00:00:00Z"}
-`,
-			wantStatus: "Degraded", wantMessage: []string{"LicenseErrors: 1 of 2 licenses failed: m365-e3: InsufficientSeats"},
-		},
-		"user without usage location": {
-			kind: "UserLicense", obj: `
-apiVersion: licensing.licenseops.dev/v1alpha1
-kind: UserLicense
-metadata: {name: frank, namespace: contoso, generation: 4}
-spec: {userPrincipalName: frank@contoso.com}
-status:
-  observedGeneration: 4
-  licenses:
-  - {sku: m365-e3, state: Error, reason: UsageLocationRequired, message: "spec.usageLocation is not set"}
-  conditions:
-  - {type: Ready, status: "False", reason: LicenseErrors, message: "1 of 1 licenses failed: m365-e3: UsageLocationRequired (spec.usageLocation is not set)", observedGeneration: 4, lastTransitionTime: "2026-01-01T00:00:00Z"}
-`,
-			wantStatus: "Degraded", wantMessage: []string{"UsageLocationRequired"},
-		},
-	}
-	names := make([]string, 0, len(tests))
-	for name := range tests {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		tt := tests[name]
-		t.Run(name, func(t *testing.T) {
-			obj := fromYAML(t, tt.obj)
-			if got := obj["kind"]; got != tt.kind {
-				t.Fatalf("fixture kind %v, want %s", got, tt.kind)
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			dir := filepath.Join(customizations, kind)
+			data, err := os.ReadFile(filepath.Join(dir, "health_test.yaml"))
+			if err != nil {
+				t.Fatal(err)
 			}
-			h := runHealth(t, script(t, tt.kind), obj)
-			if h.Status != tt.wantStatus {
-				t.Errorf("status = %s (%q), want %s", h.Status, h.Message, tt.wantStatus)
+			var tests healthTests
+			if err := yaml.UnmarshalStrict(data, &tests); err != nil {
+				t.Fatalf("health_test.yaml: %v", err)
 			}
-			if h.Message == "" {
-				t.Errorf("empty message: Argo CD shows it next to the health")
+			src := script(t, kind)
+			seen := map[string]bool{}
+			used := map[string]bool{}
+			for _, tc := range tests.Tests {
+				used[filepath.Clean(tc.InputPath)] = true
+				input, err := os.ReadFile(filepath.Join(dir, tc.InputPath))
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				obj := fromYAML(t, string(input))
+				if got := obj["kind"]; got != kind {
+					t.Errorf("%s: kind %v, want %s", tc.InputPath, got, kind)
+				}
+				h := runHealth(t, src, obj)
+				if h.Status != tc.HealthStatus.Status || h.Message != tc.HealthStatus.Message {
+					t.Errorf("%s: got %s %q, want %s %q", tc.InputPath, h.Status, h.Message, tc.HealthStatus.Status, tc.HealthStatus.Message)
+				}
+				if h.Message == "" {
+					t.Errorf("%s: empty message: Argo CD shows it next to the health", tc.InputPath)
+				}
+				seen[tc.HealthStatus.Status] = true
 			}
-			for _, want := range tt.wantMessage {
-				if !strings.Contains(h.Message, want) {
-					t.Errorf("message %q does not contain %q", h.Message, want)
+			for _, status := range []string{"Progressing", "Healthy", "Degraded"} {
+				if !seen[status] {
+					t.Errorf("health_test.yaml has no %s case", status)
+				}
+			}
+			files, err := filepath.Glob(filepath.Join(dir, "testdata", "*.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range files {
+				rel, _ := filepath.Rel(dir, f)
+				if !used[rel] {
+					t.Errorf("%s is used by no test of health_test.yaml", rel)
 				}
 			}
 		})
@@ -401,7 +256,7 @@ func TestHealthChecksUseOnlyArgoLibraries(t *testing.T) {
 		src := script(t, kind)
 		for _, lib := range []string{"string.", "math.", "os.", "io.", "require"} {
 			if strings.Contains(src, lib) {
-				t.Errorf("%s.lua uses %q, which Argo CD does not provide to health checks from argocd-cm", kind, lib)
+				t.Errorf("%s/health.lua uses %q, which Argo CD does not provide to health checks from argocd-cm", kind, lib)
 			}
 		}
 	}
@@ -411,7 +266,8 @@ func TestHealthChecksUseOnlyArgoLibraries(t *testing.T) {
 func renderConfigMap(t testing.TB) []byte {
 	var b bytes.Buffer
 	b.WriteString(`# Argo CD health checks for license-operator's kinds. GENERATED from
-# config/argocd/health/*.lua: edit those, then run
+# config/argocd/resource_customizations/licensing.licenseops.dev/*/health.lua:
+# edit those, then run
 #   go test ./config/argocd/ -run TestArgoCDConfigMap -update
 # Merge into your argocd-cm (keeps its other keys):
 #   kubectl -n argocd patch configmap argocd-cm --type merge --patch-file config/argocd/argocd-cm.yaml
@@ -461,16 +317,16 @@ func TestArgoCDConfigMap(t *testing.T) {
 	if cm.Kind != "ConfigMap" || cm.Name != "argocd-cm" || cm.Namespace != "argocd" {
 		t.Errorf("%s is %s %s/%s, want ConfigMap argocd/argocd-cm", path, cm.Kind, cm.Namespace, cm.Name)
 	}
-	files, err := filepath.Glob(filepath.Join("health", "*.lua"))
+	files, err := filepath.Glob(filepath.Join(customizations, "*", "health.lua"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(files) != len(kinds) {
-		t.Errorf("health/ holds %d .lua files, want one per kind %v", len(files), kinds)
+		t.Errorf("%s holds %d health.lua files, want one per kind %v", customizations, len(files), kinds)
 	}
 	want := map[string]string{}
 	for _, f := range files {
-		kind := strings.TrimSuffix(filepath.Base(f), ".lua")
+		kind := filepath.Base(filepath.Dir(f))
 		want[keyPrefix+kind] = script(t, kind)
 	}
 	for key, src := range want {
@@ -479,13 +335,13 @@ func TestArgoCDConfigMap(t *testing.T) {
 		case !ok:
 			t.Errorf("%s lacks %s: run go test ./config/argocd/ -run TestArgoCDConfigMap -update", path, key)
 		case got != src:
-			t.Errorf("%s: %s differs from health/%s.lua: run go test ./config/argocd/ -run TestArgoCDConfigMap -update",
+			t.Errorf("%s: %s differs from %s/health.lua: run go test ./config/argocd/ -run TestArgoCDConfigMap -update",
 				path, key, strings.TrimPrefix(key, keyPrefix))
 		}
 	}
 	for key := range cm.Data {
 		if _, ok := want[key]; !ok {
-			t.Errorf("%s has key %s with no .lua file behind it", path, key)
+			t.Errorf("%s has key %s with no health.lua behind it", path, key)
 		}
 	}
 	// What Argo CD reads runs: a fresh object of each kind is Progressing.

@@ -1,11 +1,18 @@
 -- Argo CD health check for licensing.licenseops.dev/UserLicense (license-operator).
--- Argo CD key: resource.customizations.health.licensing.licenseops.dev_UserLicense
--- Progressing until the operator has planned the current generation; then
--- Healthy when Ready=True (every license of the user is Active) and Degraded
--- with the Ready message when Ready=False (see status.licenses[].reason).
+-- In Argo CD's layout (resource_customizations/<group>/<Kind>/health.lua,
+-- with health_test.yaml and testdata/), so it can be contributed upstream;
+-- config/argocd/argocd-cm.yaml carries the same script under the key
+-- resource.customizations.health.licensing.licenseops.dev_UserLicense.
+-- Progressing until the operator has planned the current generation
+-- (status.observedGeneration and the Ready condition's); then Degraded with
+-- the condition's reason and message when Stalled=True (it cannot progress
+-- until a spec changes: no usage location, unknown plan, conflicting plans,
+-- missing dependency, duplicate userPrincipalName) or Ready=False (waiting
+-- for a seat, or a license Disabled because its subscriptions are
+-- suspended); Healthy when Ready=True (every license Active).
 -- DuplicatePlans=True is a warning: the user stays Healthy and the message
--- says which license is redundant. Base library only: Argo CD runs health
--- checks without the string and os libraries.
+-- names the redundant license. Base library only: Argo CD runs health checks
+-- without the string and os libraries.
 local hs = {status = "Progressing", message = "Waiting for license-operator to plan the licenses of this user"}
 local generation = obj.metadata.generation
 local st = obj.status
@@ -17,17 +24,25 @@ if generation ~= nil and st.observedGeneration ~= generation then
   return hs
 end
 local ready = nil
+local stalled = nil
 local duplicate = nil
 if st.conditions ~= nil then
   for _, c in ipairs(st.conditions) do
     if c.type == "Ready" then
       ready = c
+    elseif c.type == "Stalled" and c.status == "True" then
+      stalled = c
     elseif c.type == "DuplicatePlans" and c.status == "True" then
       duplicate = c
     end
   end
 end
 if ready == nil or (ready.observedGeneration ~= nil and generation ~= nil and ready.observedGeneration ~= generation) then
+  return hs
+end
+if stalled ~= nil and (stalled.observedGeneration == nil or generation == nil or stalled.observedGeneration == generation) then
+  hs.status = "Degraded"
+  hs.message = (stalled.reason or "Stalled") .. ": " .. (stalled.message or "")
   return hs
 end
 if ready.status == "True" then
