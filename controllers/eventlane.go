@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -191,8 +192,22 @@ func (l *eventLane) step(now time.Time) (forwarded bool, wait time.Duration) {
 	l.head++
 	eventsQueued.Set(float64(len(l.queue) - l.head))
 	l.mu.Unlock()
-	l.out.Eventf(e.regarding, nil, e.eventtype, e.reason, e.action, "%s", e.note)
+	l.forward(e)
 	return true, 0
+}
+
+// forward hands one event to the recorder. A panic there (the lane's
+// goroutine is the manager's) drops the event, is counted and logged, and
+// the lane goes on.
+func (l *eventLane) forward(e queuedEvent) {
+	defer func() {
+		if p := recover(); p != nil {
+			panicsRecovered.WithLabelValues("event_lane").Inc()
+			log.Log.WithName("event-lane").Error(fmt.Errorf("panic: %v\n%s", p, debug.Stack()), "recording an event panicked; the event is dropped",
+				"reason", e.reason, "regarding", fmt.Sprintf("%T", e.regarding))
+		}
+	}()
+	l.out.Eventf(e.regarding, nil, e.eventtype, e.reason, e.action, "%s", e.note)
 }
 
 // Start forwards events until ctx ends (manager.Runnable).

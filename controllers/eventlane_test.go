@@ -193,3 +193,30 @@ func TestEventLaneStartForwardsAndStops(t *testing.T) {
 		t.Fatal("Start did not return after its context ended")
 	}
 }
+
+// panickyRecorder panics on events whose note is "boom".
+type panickyRecorder struct{ fakeRecorder }
+
+func (p *panickyRecorder) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any) {
+	if fmt.Sprintf(note, args...) == "boom" {
+		panic("recorder panicked")
+	}
+	p.fakeRecorder.Eventf(regarding, related, eventtype, reason, action, note, args...)
+}
+
+func TestEventLaneSurvivesAPanickingRecorder(t *testing.T) {
+	rec := &panickyRecorder{}
+	l := newEventLane(rec, 1000, 0, 0, nil)
+	before := testutil.ToFloat64(panicsRecovered.WithLabelValues("event_lane"))
+	l.Eventf(laneUser(1), nil, "Normal", EventLicenseAssigned, "Assign", "boom")
+	l.Eventf(laneUser(2), nil, "Normal", EventLicenseAssigned, "Assign", "after")
+	if n, _ := drain(l, time.Now()); n != 2 {
+		t.Fatalf("stepped %d events, want both (the first dropped by its panic)", n)
+	}
+	if got := rec.notes(); len(got) != 1 || got[0] != EventLicenseAssigned+": after" {
+		t.Fatalf("forwarded %q, want only the event after the panic", got)
+	}
+	if got := testutil.ToFloat64(panicsRecovered.WithLabelValues("event_lane")) - before; got != 1 {
+		t.Fatalf("panics counted %v, want 1", got)
+	}
+}

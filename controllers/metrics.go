@@ -67,7 +67,7 @@ var (
 	}, []string{"namespace"})
 	statusWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "license_operator_status_writes_total",
-		Help: "Status writes issued. Labels: kind (" + kindsHelp + "), result (success; notfound: the object was deleted meanwhile; conflict: it changed since it was planned, the tenant is planned again; error: any other failure).",
+		Help: "Status writes issued. Labels: kind (" + kindsHelp + "), result (success; conflict: the object changed since it was planned, the tenant is planned again; notfound: deleted meanwhile; throttled: 429; rejected: any other refusal of the API server; unknown: no answer (timeout, reset), counted as applied until the cache shows otherwise).",
 	}, []string{"kind", "result"})
 	statusWriteDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "license_operator_status_write_duration_seconds",
@@ -82,6 +82,27 @@ var (
 		Name: "license_operator_events_dropped_total",
 		Help: "Events dropped because the event lane's queue was full (events are best-effort; statuses hold the state). No labels.",
 	})
+
+	statusRetriesPending = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "license_operator_status_retries_pending",
+		Help: "Objects of a tenant whose last status write failed (refused or no answer) and that are retried with backoff while the rest of the tenant goes on. Labels: namespace (the tenant namespace).",
+	}, []string{"namespace"})
+	releaseSteps = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "license_operator_release_steps_total",
+		Help: "Users written twice in one plan: first their releases without the grants whose seats were not free yet, then their full status. No labels.",
+	})
+	grantsHeldBack = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "license_operator_grants_held_back_total",
+		Help: "Planned grants not written by a plan because a seat they need was not confirmed free (a release failed, had no answer, or waits for a retry); a later plan writes them. No labels.",
+	})
+	planYields = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "license_operator_plan_yields_total",
+		Help: "Plans whose writes were cut short. Labels: reason (changed (the tenant changed; re-planned at once), fairness (another tenant waited for a busy worker; re-queued behind it)).",
+	}, []string{"reason"})
+	panicsRecovered = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "license_operator_panics_recovered_total",
+		Help: "Panics recovered instead of crashing the manager. Labels: in (plan, write, reconcile (the tenant's reconcile failed and is retried with backoff), event_lane (the event was dropped)).",
+	}, []string{"in"})
 	buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "license_operator_build_info",
 		Help: "Always 1: the build of the running manager. Labels: version (release tag, or devel), commit (git revision), goversion (Go toolchain).",
@@ -90,7 +111,8 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(skuSeats, skuAssigned, skuRequested, skuWaiting, skuOldestWaiting, skuOverallocated, skuDisabled,
-		assignmentErrors, planDuration, statusWrites, statusWriteDuration, eventsQueued, eventsDropped, buildInfo)
+		assignmentErrors, planDuration, statusWrites, statusWriteDuration, eventsQueued, eventsDropped, buildInfo,
+		statusRetriesPending, releaseSteps, grantsHeldBack, planYields, panicsRecovered)
 	v := version.Get()
 	buildInfo.WithLabelValues(v.Version, v.Commit, v.GoVersion).Set(1)
 }

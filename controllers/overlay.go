@@ -1,51 +1,57 @@
 package controllers
 
 import (
-	"slices"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// writeOverlay gives the reconciler read-your-writes over the informer cache.
+// writeOverlay gives the reconciler read-your-writes over the informer
+// cache. Only the statusWriter records into it; gather reads through it.
 //
-// The cache lags behind the status patches the reconciler issues. Planning
-// from a cache that does not yet show a seat we just granted could grant the
-// same seat to someone else. So every successful write is remembered with the
-// resourceVersions it superseded; while the cache still shows one of those,
-// the reconciler plans from the written object instead. Because writes use
-// optimistic locking, a cached object whose resourceVersion is not among the
-// superseded ones is at least as new as our write, and the entry is dropped.
+// The cache lags behind the status writes. Planning from a cache that does
+// not yet show a seat we just granted could grant the same seat to someone
+// else. So every write is remembered with the resourceVersions it
+// superseded; while the cache still shows one of those, the reconciler
+// plans from the remembered object instead.
+//
+//   - A write the API server answered: the object it returned.
+//   - A write whose outcome is unknown (a timeout, a reset connection, a
+//     context deadline: anything but an answer from the API server): the
+//     object as it was with the seats the write would have taken added — its
+//     grants taken, its releases not yet done — marked uncertain. It stays
+//     until the cache shows the object at another resourceVersion or a later
+//     write of ours is answered.
+//
+// Why resourceVersions compared only for equality are enough (Kubernetes
+// allows nothing else: they are opaque): every write is an update guarded by
+// the resourceVersion it was planned from, so it can only ever apply to that
+// version. Once the cache shows any other version of the object, whatever
+// happened to our write has happened and the cache shows its result (an
+// informer only moves forward), so the cached object wins. The
+// observedGeneration cannot tell this: a status write does not change
+// metadata.generation, and a write that did not apply leaves the object at
+// exactly the version we planned from.
 type writeOverlay struct {
 	mu sync.Mutex
 	// by namespace, then object UID.
 	entries map[string]map[types.UID]*overlayEntry
-	// ownRV holds the resourceVersions of our writes of each object (in
-	// write order) until the informer delivers them, so that our own writes
-	// do not re-trigger plans (see classifyUpdate).
-	ownRV map[types.UID][]string
-	// inflight holds, per object whose write is in flight, the
-	// resourceVersions of the update events delivered meanwhile: the watch
-	// can deliver our write before its response arrives, and only the
-	// response tells whether the event was ours.
-	inflight map[types.UID][]string
 }
 
 type overlayEntry struct {
 	stale map[string]struct{} // resourceVersions our writes replaced
-	obj   client.Object       // the object as our last write returned it
+	obj   client.Object       // what the reconciler plans from while the cache shows one of them
+	// uncertain: obj is the pessimistic view after a write whose outcome is
+	// unknown (see writeOverlay).
+	uncertain bool
 }
 
 func newWriteOverlay() *writeOverlay {
-	return &writeOverlay{entries: map[string]map[types.UID]*overlayEntry{}, ownRV: map[types.UID][]string{}, inflight: map[types.UID][]string{}}
+	return &writeOverlay{entries: map[string]map[types.UID]*overlayEntry{}}
 }
 
-// record notes that obj (as returned by the API server) replaced the version
-// with resourceVersion preRV.
-func (o *writeOverlay) record(preRV string, obj client.Object) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
+func (o *writeOverlay) entry(obj client.Object) *overlayEntry {
 	ns := o.entries[obj.GetNamespace()]
 	if ns == nil {
 		ns = map[types.UID]*overlayEntry{}
@@ -56,103 +62,53 @@ func (o *writeOverlay) record(preRV string, obj client.Object) {
 		e = &overlayEntry{stale: map[string]struct{}{}}
 		ns[obj.GetUID()] = e
 	}
+	return e
+}
+
+// record notes that obj, as the API server returned it, replaced the
+// version with resourceVersion preRV. A write that changed nothing (the API
+// server returns the object at preRV) replaces what we plan from only when
+// we were already planning from our own version.
+func (o *writeOverlay) record(preRV string, obj client.Object) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if obj.GetResourceVersion() == preRV {
+		if e, ok := o.entries[obj.GetNamespace()][obj.GetUID()]; ok {
+			e.obj, e.uncertain = obj, false
+		}
+		return
+	}
+	e := o.entry(obj)
 	e.stale[preRV] = struct{}{}
-	e.obj = obj
-	if !slices.Contains(o.inflight[obj.GetUID()], obj.GetResourceVersion()) {
-		uid := obj.GetUID() // its event is still to come
-		o.ownRV[uid] = append(o.ownRV[uid], obj.GetResourceVersion())
-	}
+	e.obj, e.uncertain = obj, false
 }
 
-// beginWrite marks a write of the object in flight, before it is sent.
-func (o *writeOverlay) beginWrite(uid types.UID) {
+// recordUncertain notes that a write planned from the version preRV has an
+// unknown outcome; view is the object at preRV with the write's grants
+// taken (see writeOverlay).
+func (o *writeOverlay) recordUncertain(preRV string, view client.Object) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.inflight[uid] = []string{}
+	e := o.entry(view)
+	e.stale[preRV] = struct{}{}
+	e.obj, e.uncertain = view, true
 }
 
-// endWrite ends the write begun by beginWrite; writtenRV is the version the
-// write produced ("" if it failed), and must be recorded first on success.
-// It reports whether an update event delivered meanwhile was not our write,
-// i.e. whether the tenant must be planned again.
-func (o *writeOverlay) endWrite(uid types.UID, writtenRV string) (replan bool) {
+// resolve returns the freshest known version of a cached object, and
+// whether it is the pessimistic view of a write with an unknown outcome:
+// our last write while the cache is behind it, else the cached object.
+func (o *writeOverlay) resolve(cached client.Object) (client.Object, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for _, rv := range o.inflight[uid] {
-		if rv != writtenRV {
-			replan = true
-		}
-	}
-	delete(o.inflight, uid)
-	return replan
-}
-
-// Update events are classified by classifyUpdate.
-type updateKind int
-
-const (
-	// updateExternal: a change the planner has not seen.
-	updateExternal updateKind = iota
-	// updateOwn: the version our last write produced.
-	updateOwn
-	// updateParked: delivered while a write of the object is in flight;
-	// endWrite decides.
-	updateParked
-)
-
-// classifyUpdate tells an update event that delivers our own write (it
-// carries nothing the planner does not already know) from an external
-// change.
-func (o *writeOverlay) classifyUpdate(obj client.Object) updateKind {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	uid, rv := obj.GetUID(), obj.GetResourceVersion()
-	if own, ok := o.ownRV[uid]; ok {
-		// Events arrive in order: ours up to this one are delivered.
-		if i := slices.Index(own, rv); i >= 0 {
-			if i == len(own)-1 {
-				delete(o.ownRV, uid)
-			} else {
-				o.ownRV[uid] = own[i+1:]
-			}
-			return updateOwn
-		}
-		// Someone else's change: the versions we wrote are history.
-		delete(o.ownRV, uid)
-	}
-	if parked, ok := o.inflight[uid]; ok {
-		o.inflight[uid] = append(parked, rv)
-		return updateParked
-	}
-	return updateExternal
-}
-
-// forget drops everything known about a deleted object.
-func (o *writeOverlay) forget(obj client.Object) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	delete(o.ownRV, obj.GetUID())
-	delete(o.inflight, obj.GetUID())
-	if ns := o.entries[obj.GetNamespace()]; ns != nil {
-		delete(ns, obj.GetUID())
-	}
-}
-
-// resolve returns the freshest known version of a cached object: our last
-// write while the cache is behind it, else the cached object.
-func (o *writeOverlay) resolve(cached client.Object) client.Object {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	ns := o.entries[cached.GetNamespace()]
-	e, ok := ns[cached.GetUID()]
+	e, ok := o.entries[cached.GetNamespace()][cached.GetUID()]
 	if !ok {
-		return cached
+		return cached, false
 	}
 	if _, behind := e.stale[cached.GetResourceVersion()]; behind {
-		return e.obj
+		return e.obj, e.uncertain
 	}
-	delete(ns, cached.GetUID())
-	return cached
+	delete(o.entries[cached.GetNamespace()], cached.GetUID())
+	return cached, false
 }
 
 // prune forgets entries of a namespace whose objects are gone.
@@ -170,7 +126,7 @@ func (o *writeOverlay) prune(namespace string, seen map[types.UID]struct{}) {
 	}
 }
 
-// size is the number of remembered writes (for tests and metrics).
+// size is the number of remembered writes (for tests).
 func (o *writeOverlay) size() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -20,7 +20,7 @@ func TestWriteOverlay(t *testing.T) {
 	o := newWriteOverlay()
 
 	cached := userAt("1", 0)
-	if got := o.resolve(cached); got != cached {
+	if got, _ := o.resolve(cached); got != cached {
 		t.Fatalf("without writes the cached object must be used")
 	}
 
@@ -36,7 +36,7 @@ func TestWriteOverlay(t *testing.T) {
 		{"cache still at the first version", "1", "3"},
 		{"cache saw only our first write", "2", "3"},
 	} {
-		got := o.resolve(userAt(tc.cachedRV, 0))
+		got, _ := o.resolve(userAt(tc.cachedRV, 0))
 		if got.GetResourceVersion() != tc.wantRV {
 			t.Errorf("%s: resolved rv %s, want %s", tc.name, got.GetResourceVersion(), tc.wantRV)
 		}
@@ -44,7 +44,7 @@ func TestWriteOverlay(t *testing.T) {
 
 	// Cache caught up with our last write: the entry is dropped.
 	caught := userAt("3", 3)
-	if got := o.resolve(caught); got != caught {
+	if got, _ := o.resolve(caught); got != caught {
 		t.Fatalf("a cache at our last write must win")
 	}
 	if o.size() != 0 {
@@ -54,7 +54,7 @@ func TestWriteOverlay(t *testing.T) {
 	// Someone else changed the object after our write: the cache wins too.
 	o.record("3", userAt("4", 4))
 	external := userAt("9", 0)
-	if got := o.resolve(external); got != external {
+	if got, _ := o.resolve(external); got != external {
 		t.Fatalf("a newer external version must win over our write")
 	}
 
@@ -66,83 +66,46 @@ func TestWriteOverlay(t *testing.T) {
 	}
 }
 
-func TestClassifyUpdate(t *testing.T) {
-	const uid = types.UID("uid-ann")
-	ev := func(rv string) *licv1.UserLicense { return userAt(rv, 0) }
+func TestWriteOverlayUncertain(t *testing.T) {
+	o := newWriteOverlay()
 
-	t.Run("our write delivered after its response", func(t *testing.T) {
-		o := newWriteOverlay()
-		o.beginWrite(uid)
-		o.record("1", userAt("2", 1))
-		if o.endWrite(uid, "2") {
-			t.Fatal("no event during the write: nothing to re-plan")
-		}
-		if k := o.classifyUpdate(ev("2")); k != updateOwn {
-			t.Fatalf("our write classified %v, want own", k)
-		}
-		if k := o.classifyUpdate(ev("3")); k != updateExternal {
-			t.Fatalf("a later change classified %v, want external", k)
-		}
-	})
+	// A write from rv 1 with no answer: plan from the pessimistic view,
+	// marked uncertain, while the cache is at rv 1.
+	view := userAt("1", 7)
+	o.recordUncertain("1", view)
+	if got, unsure := o.resolve(userAt("1", 0)); got != view || !unsure {
+		t.Fatalf("cache at the version the unknown write was planned from: got rv %s uncertain %v, want the view, uncertain", got.GetResourceVersion(), unsure)
+	}
 
-	t.Run("our write delivered before its response", func(t *testing.T) {
-		o := newWriteOverlay()
-		o.beginWrite(uid)
-		if k := o.classifyUpdate(ev("2")); k != updateParked {
-			t.Fatalf("an event during the write classified %v, want parked", k)
-		}
-		o.record("1", userAt("2", 1))
-		if o.endWrite(uid, "2") {
-			t.Fatal("the parked event was our write: nothing to re-plan")
-		}
-		if k := o.classifyUpdate(ev("3")); k != updateExternal {
-			t.Fatalf("the next change classified %v, want external (no stale own version left)", k)
-		}
-	})
+	// The same write sent again and answered: the answer replaces the view.
+	o.record("1", userAt("2", 8))
+	if got, unsure := o.resolve(userAt("1", 0)); got.GetResourceVersion() != "2" || unsure {
+		t.Fatalf("after an answered write: got rv %s uncertain %v, want rv 2, certain", got.GetResourceVersion(), unsure)
+	}
 
-	t.Run("someone else's change during our write", func(t *testing.T) {
-		o := newWriteOverlay()
-		o.beginWrite(uid)
-		if k := o.classifyUpdate(ev("2")); k != updateParked {
-			t.Fatalf("classified %v, want parked", k)
+	// An unknown write over our own answered write: the cache may still be
+	// at either version the writes replaced.
+	o.recordUncertain("2", userAt("2", 9))
+	for _, rv := range []string{"1", "2"} {
+		if got, unsure := o.resolve(userAt(rv, 0)); got.GetResourceVersion() != "2" || !unsure {
+			t.Fatalf("cache at rv %s: got rv %s uncertain %v, want the view at rv 2, uncertain", rv, got.GetResourceVersion(), unsure)
 		}
-		if !o.endWrite(uid, "") { // our write conflicted
-			t.Fatal("a change that was not our write must re-plan")
-		}
-		o.beginWrite(uid)
-		o.classifyUpdate(ev("5"))
-		o.classifyUpdate(ev("6"))
-		o.record("4", userAt("5", 1))
-		if !o.endWrite(uid, "5") {
-			t.Fatal("our write and a later change: the later change must re-plan")
-		}
-	})
+	}
 
-	t.Run("two writes before either event", func(t *testing.T) {
-		o := newWriteOverlay()
-		o.beginWrite(uid)
-		o.record("1", userAt("2", 1))
-		o.endWrite(uid, "2")
-		o.beginWrite(uid)
-		if k := o.classifyUpdate(ev("2")); k != updateOwn {
-			t.Fatalf("our first write, delivered during the second, classified %v, want own", k)
-		}
-		o.record("2", userAt("3", 2))
-		if o.endWrite(uid, "3") {
-			t.Fatal("nothing external happened")
-		}
-		if k := o.classifyUpdate(ev("3")); k != updateOwn {
-			t.Fatalf("our second write classified %v, want own", k)
-		}
-	})
+	// The cache shows another version: the write's fate is settled and the
+	// cache shows it.
+	later := userAt("5", 0)
+	if got, unsure := o.resolve(later); got != later || unsure {
+		t.Fatalf("cache moved on: got rv %s uncertain %v, want the cached object", got.GetResourceVersion(), unsure)
+	}
+	if o.size() != 0 {
+		t.Fatalf("entry must be forgotten once the cache moved on, size %d", o.size())
+	}
 
-	t.Run("deleted during the write", func(t *testing.T) {
-		o := newWriteOverlay()
-		o.beginWrite(uid)
-		o.classifyUpdate(ev("2"))
-		o.forget(userAt("2", 0))
-		if o.endWrite(uid, "") {
-			t.Fatal("the deletion event re-plans; the write must not")
-		}
-	})
+	// A write that changed nothing (answered at the version it was planned
+	// from) over the cache's version adds nothing to remember.
+	o.record("5", userAt("5", 0))
+	if o.size() != 0 {
+		t.Fatalf("a no-op write must not be remembered, size %d", o.size())
+	}
 }

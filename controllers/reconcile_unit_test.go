@@ -2,90 +2,183 @@ package controllers
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net/url"
+	"slices"
 	"testing"
-	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 )
 
-// TestReconcileReplansAChangeDeliveredDuringAWrite covers the wiring of
-// writeOverlay.classifyUpdate into Reconcile: an update event delivered
-// while the object's write is in flight is parked by the event handler (so
-// it does not enqueue the tenant); when it turns out not to be our write,
-// the reconcile itself must re-queue the tenant at once.
-func TestReconcileReplansAChangeDeliveredDuringAWrite(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := licv1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	objects := func() []client.Object {
-		return []client.Object{
-			&licv1.LicenseSku{
-				ObjectMeta: metav1.ObjectMeta{Name: "e3", Namespace: "t", UID: "uid-e3"},
-				Spec: licv1.LicenseSkuSpec{
-					SkuPartNumber: "SPE_E3",
-					Subscriptions: []licv1.Subscription{{Name: "main", Seats: 5}},
-					ServicePlans:  []licv1.ServicePlan{{Name: "TEAMS1"}},
-				},
-			},
-			&licv1.UserLicense{
-				ObjectMeta: metav1.ObjectMeta{Name: "ann", Namespace: "t", UID: "uid-ann", Generation: 1},
-				Spec: licv1.UserLicenseSpec{
-					UserPrincipalName: "ann@contoso.com", UsageLocation: "DE",
-					Licenses: []licv1.LicenseAssignment{{SKU: "e3"}},
-				},
-			},
-		}
-	}
+// Pure pieces of the write path, as tables.
 
+func entry(sku, state, reason string) licv1.LicenseStatus {
+	return licv1.LicenseStatus{SKU: sku, State: state, Reason: reason}
+}
+
+func skusOf(ls []licv1.LicenseStatus) []string {
+	var out []string
+	for _, l := range ls {
+		out = append(out, l.SKU+"="+l.State)
+	}
+	return out
+}
+
+func TestSeatChanges(t *testing.T) {
+	from := &licv1.UserLicenseStatus{Licenses: []licv1.LicenseStatus{
+		entry("a", licv1.LicenseStateActive, ""), entry("b", licv1.LicenseStateDisabled, licv1.ReasonSubscriptionInactive),
+		entry("c", licv1.LicenseStateError, licv1.ReasonInsufficientSeats), entry("d", licv1.LicenseStateActive, ""),
+	}}
+	to := &licv1.UserLicenseStatus{Licenses: []licv1.LicenseStatus{
+		entry("b", licv1.LicenseStateActive, ""), entry("c", licv1.LicenseStateActive, ""),
+		entry("d", licv1.LicenseStateError, licv1.ReasonMutuallyExclusivePlans), entry("e", licv1.LicenseStateDisabled, licv1.ReasonSubscriptionInactive),
+	}}
+	releases, grants := seatChanges(from, to)
+	// Disabled holds a seat like Active: b is kept, e is taken.
+	if !slices.Equal(releases, []string{"a", "d"}) || !slices.Equal(grants, []string{"c", "e"}) {
+		t.Fatalf("releases %v grants %v, want [a d] [c e]", releases, grants)
+	}
+}
+
+func TestHoldBack(t *testing.T) {
+	ready := metav1.Condition{Type: licv1.ConditionReady, Status: metav1.ConditionTrue, Reason: licv1.ReasonAllLicensesActive, ObservedGeneration: 3}
+	observed := &licv1.UserLicenseStatus{
+		ObservedGeneration: 3, RequestedLicenses: 2, Groups: []string{"old"}, Conditions: []metav1.Condition{ready},
+		Licenses: []licv1.LicenseStatus{
+			entry("a", licv1.LicenseStateActive, ""),
+			entry("w", licv1.LicenseStateError, licv1.ReasonInsufficientSeats),
+		},
+	}
+	planned := &licv1.UserLicenseStatus{
+		ObservedGeneration: 4, RequestedLicenses: 3, ActiveLicenses: 3, Groups: []string{"new"},
+		Licenses: []licv1.LicenseStatus{
+			entry("b", licv1.LicenseStateActive, ""), // new, not listed before
+			entry("k", licv1.LicenseStateActive, ""), // granted, fits
+			entry("w", licv1.LicenseStateActive, ""), // was waiting
+		},
+	}
+	got := holdBack(observed, planned, []string{"b", "w"})
+	if want := []string{"k=Active", "w=Error"}; !slices.Equal(skusOf(got.Licenses), want) {
+		t.Fatalf("licenses %v, want %v (b left out, w as observed, a released)", skusOf(got.Licenses), want)
+	}
+	if got.ActiveLicenses != 1 {
+		t.Fatalf("activeLicenses %d, want 1", got.ActiveLicenses)
+	}
+	if got.ObservedGeneration != 3 || got.RequestedLicenses != 2 || !slices.Equal(got.Groups, []string{"old"}) || len(got.Conditions) != 1 || got.Conditions[0] != ready {
+		t.Fatalf("everything but the licenses must stay as observed: %+v", got)
+	}
+	if holdBack(observed, planned, nil) != planned {
+		t.Fatal("nothing held back: the planned status itself")
+	}
+}
+
+func TestUncertainView(t *testing.T) {
+	base := &licv1.UserLicense{ObjectMeta: metav1.ObjectMeta{Name: "ann", ResourceVersion: "7"}, Status: licv1.UserLicenseStatus{
+		Licenses: []licv1.LicenseStatus{
+			entry("a", licv1.LicenseStateActive, ""),
+			entry("c", licv1.LicenseStateError, licv1.ReasonInsufficientSeats),
+		},
+	}}
+	sent := &licv1.UserLicenseStatus{Licenses: []licv1.LicenseStatus{
+		entry("b", licv1.LicenseStateActive, ""), entry("c", licv1.LicenseStateActive, ""), entry("d", licv1.LicenseStateError, licv1.ReasonSkuNotFound),
+	}}
+	v := uncertainView(base, sent)
+	// Grants taken (b, c), the release of a not done, d (no seat) ignored.
+	if want := []string{"a=Active", "b=Active", "c=Active"}; !slices.Equal(skusOf(v.Status.Licenses), want) {
+		t.Fatalf("view %v, want %v", skusOf(v.Status.Licenses), want)
+	}
+	if v.ResourceVersion != "7" || v.Status.ActiveLicenses != 3 {
+		t.Fatalf("view rv %s active %d", v.ResourceVersion, v.Status.ActiveLicenses)
+	}
+	if len(base.Status.Licenses) != 2 {
+		t.Fatal("the base must not be modified")
+	}
+}
+
+func TestSeatLedger(t *testing.T) {
+	l := seatLedger{"a": {capacity: 2, upper: 1}, "b": {capacity: 1, upper: 1}}
+	fit, rest := l.reserve([]string{"a", "b", "gone"})
+	if !slices.Equal(fit, []string{"a", "gone"}) || !slices.Equal(rest, []string{"b"}) {
+		t.Fatalf("fit %v rest %v", fit, rest)
+	}
+	if _, rest := l.reserve([]string{"a"}); len(rest) != 1 {
+		t.Fatal("a is full: 2 of 2")
+	}
+	l.released([]string{"b"})
+	if fit, _ := l.reserve([]string{"b"}); len(fit) != 1 {
+		t.Fatal("b's seat was confirmed free")
+	}
+}
+
+func TestClassify(t *testing.T) {
+	gr := schema.GroupResource{Group: licv1.GroupVersion.Group, Resource: "userlicenses"}
 	for _, tc := range []struct {
 		name string
-		// event delivered during ann's status write, with this RV ("" none)
-		eventRV string
-		want    time.Duration
+		err  error
+		want outcome
 	}{
-		{"conflict, the change's own event queued the tenant", "", time.Second},
-		{"conflict, the change's event parked during the write", "999", replanAfterMissed},
+		{"answered", nil, outcomeWritten},
+		{"conflict", apierrors.NewConflict(gr, "ann", errors.New("changed")), outcomeConflict},
+		{"not found", apierrors.NewNotFound(gr, "ann"), outcomeGone},
+		{"invalid", apierrors.NewInvalid(schema.GroupKind{Kind: "UserLicense"}, "ann", nil), outcomeRejected},
+		{"forbidden", apierrors.NewForbidden(gr, "ann", errors.New("no")), outcomeRejected},
+		{"too large", apierrors.NewRequestEntityTooLargeError("too large"), outcomeRejected},
+		{"throttled", apierrors.NewTooManyRequests("slow down", 1), outcomeThrottled},
+		{"504: may still be processing", apierrors.NewTimeoutError("timeout", 1), outcomeUnknown},
+		{"500", apierrors.NewInternalError(errors.New("etcd")), outcomeUnknown},
+		{"client timeout", &url.Error{Op: "Put", Err: context.DeadlineExceeded}, outcomeUnknown},
+		{"reset", &url.Error{Op: "Put", Err: io.ErrUnexpectedEOF}, outcomeUnknown},
+		{"deadline", context.DeadlineExceeded, outcomeUnknown},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := &TenantReconciler{MaxConcurrentWrites: 1}
-			r.init()
-			var c client.Client
-			c = fake.NewClientBuilder().WithScheme(scheme).WithObjects(objects()...).
-				WithStatusSubresource(&licv1.UserLicense{}, &licv1.LicenseSku{}, &licv1.LicenseGroup{}).
-				WithInterceptorFuncs(interceptor.Funcs{
-					SubResourceUpdate: func(ctx context.Context, cl client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
-						if obj.GetName() != "ann" {
-							return cl.SubResource(sub).Update(ctx, obj, opts...)
-						}
-						if tc.eventRV != "" {
-							ev := &licv1.UserLicense{ObjectMeta: metav1.ObjectMeta{Name: "ann", Namespace: "t", UID: "uid-ann", ResourceVersion: tc.eventRV}}
-							if k := r.overlay.classifyUpdate(ev); k != updateParked {
-								t.Errorf("an event during the write was classified %v, want parked", k)
-							}
-						}
-						return apierrors.NewConflict(schema.GroupResource{Group: licv1.GroupVersion.Group, Resource: "userlicenses"}, "ann", nil)
-					},
-				}).Build()
-			r.Client = c
+		if got := classify(tc.err); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, outcomeLabels[got], outcomeLabels[tc.want])
+		}
+	}
+}
 
-			res, err := r.Reconcile(context.Background(), reconcile.Request{NamespacedName: types.NamespacedName{Name: "t"}})
-			if err != nil {
-				t.Fatalf("Reconcile: %v", err)
-			}
-			if res.RequeueAfter != tc.want {
-				t.Fatalf("RequeueAfter = %v, want %v", res.RequeueAfter, tc.want)
-			}
-		})
+func TestTenantActivity(t *testing.T) {
+	a := newTenantActivity()
+	a.workers = 2
+	a.changed("big1")
+	a.changed("big2")
+	s1 := a.begin("big1")
+	if got := a.yield("big1", s1); got != yieldNone {
+		t.Fatalf("big2 waits but a worker is free for it: %q", got)
+	}
+	s2 := a.begin("big2")
+	if got := a.yield("big1", s1); got != yieldNone {
+		t.Fatalf("nobody waits: %q", got)
+	}
+	a.changed("small")
+	if got := a.yield("big1", s1); got != yieldFairness {
+		t.Fatalf("small waits while both workers are busy: %q", got)
+	}
+	if got := a.yield("big2", s2); got != yieldNone {
+		t.Fatalf("big1 already gives its worker to small: big2 goes on, got %q", got)
+	}
+	a.end("big1")
+	a.begin("small")
+	s1 = a.begin("big1") // back from the queue
+	if got := a.yield("big2", s2); got != yieldNone {
+		t.Fatalf("small is running, nobody waits: %q", got)
+	}
+	a.changed("big1")
+	if got := a.yield("big1", s1); got != yieldChanged {
+		t.Fatalf("big1 changed: %q", got)
+	}
+	if got := a.yield("big2", s2); got != yieldNone {
+		t.Fatalf("big1's change arrived while it runs: it does not wait for a worker: %q", got)
+	}
+	// A change of a tenant that arrives while it runs makes it wait once
+	// its reconcile ends.
+	a.changed("small")
+	a.end("small")
+	if got := a.yield("big2", s2); got != yieldFairness {
+		t.Fatalf("small changed while running and waits again: %q", got)
 	}
 }

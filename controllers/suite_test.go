@@ -125,7 +125,11 @@ func (m *runningManager) stop() {
 
 // startManager runs a manager with the tenant controller, as cmd/manager
 // does, with a request counter on its client.
-func startManager() *runningManager {
+func startManager() *runningManager { return startManagerWith(nil) }
+
+// startManagerWith is startManager with the reconciler's client wrapped
+// (fault injection) when wrap is not nil.
+func startManagerWith(wrap func(client.Client) client.Client) *runningManager {
 	counter := &requestCounter{counts: map[string]int{}}
 	mcfg := rest.CopyConfig(cfg)
 	mcfg.QPS, mcfg.Burst = -1, 0
@@ -139,8 +143,12 @@ func startManager() *runningManager {
 		Controller:             ctrlConfig(skipNameValidation),
 	})
 	Expect(err).NotTo(HaveOccurred())
+	c := mgr.GetClient()
+	if wrap != nil {
+		c = wrap(c)
+	}
 	r := &controllers.TenantReconciler{
-		Client:              mgr.GetClient(),
+		Client:              c,
 		Recorder:            mgr.GetEventRecorder(controllers.ControllerName),
 		MaxConcurrentWrites: 16,
 	}

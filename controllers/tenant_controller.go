@@ -5,27 +5,26 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sort"
+	"runtime/debug"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
@@ -38,7 +37,8 @@ const ControllerName = "license-operator"
 // TenantReconciler plans one namespace (tenant) at a time: seat allocation is
 // a constraint over all of a namespace's objects, so every event in a
 // namespace enqueues that namespace (request.Name = namespace), and a burst
-// of events coalesces into one plan.
+// of events coalesces into one plan. A reconcile reads as
+// gather -> plan -> write: the statusWriter does all the writing.
 type TenantReconciler struct {
 	// Client reads from the manager's cache and writes to the API server.
 	Client client.Client
@@ -54,14 +54,18 @@ type TenantReconciler struct {
 	EventQPS             float64
 	EventQPSWhileWriting float64
 	MaxQueuedEvents      int
-	// MaxConcurrentWrites bounds the status patches in flight per plan.
+	// MaxConcurrentWrites bounds the status writes in flight, all tenants
+	// together (default 16); one tenant's plan may use them all.
 	MaxConcurrentWrites int
 	// Now is the clock (tests may replace it).
 	Now func() time.Time
 
-	overlay *writeOverlay
-	changes *changeCounter
-	lane    *eventLane
+	// plan is planner.Plan (unit tests may replace it).
+	plan     func(planner.Input) *planner.Result
+	once     sync.Once
+	writer   *statusWriter
+	activity *tenantActivity
+	lane     *eventLane
 }
 
 // +kubebuilder:rbac:groups=licensing.licenseops.dev,resources=licenseskus;licensegroups;userlicenses,verbs=get;list;watch
@@ -69,99 +73,74 @@ type TenantReconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile plans the namespace req.Name and writes the differences.
-func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request) (result ctrl.Result, retErr error) {
-	ns := req.Name
-	logger := log.FromContext(ctx).WithValues("tenant", ns)
+//
+// A panic anywhere in it (the planner re-panics its own goroutines' panics
+// in this one, the writer its writes') is recorded as a Warning Event on
+// the Namespace and counted in license_operator_panics_recovered_total,
+// then handed on to controller-runtime (RecoverPanic, on in
+// SetupWithManager), which counts it in controller_runtime_reconcile_panics_total
+// and retries the tenant with backoff: one tenant's bug never stops the
+// manager.
+func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request) (ctrl.Result, error) {
 	r.init()
-	// Changes that arrive while this plan is being written make it stale:
-	// the writes stop early (never between a release and its grant) and the
-	// tenant is planned again at once, so a single change is not stuck
-	// behind a large fan-out.
-	seenChanges := r.changes.get(ns)
+	ns := req.Name
+	seen := r.activity.begin(ns)
+	defer r.activity.end(ns)
+	defer r.recoverPanic(ctx, ns)
 
-	in, err := r.gather(ctx, ns)
+	in, uncertain, err := r.gather(ctx, ns)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-
-	start := time.Now()
-	res := planner.Plan(in)
-	planDuration.WithLabelValues(ns).Observe(time.Since(start).Seconds())
-	recordTenantMetrics(ns, in, res)
-
-	releases, grants, summaries := r.writes(in, res)
-	if len(releases)+len(grants)+len(summaries) == 0 {
+	res := r.planTenant(ns, in)
+	tw := newTenantWrites(in, res, uncertain)
+	r.writer.retries.prune(ns, tw.objects())
+	defer func() { statusRetriesPending.WithLabelValues(ns).Set(float64(r.writer.retries.pending(ns))) }()
+	if tw.empty() {
 		return ctrl.Result{}, nil
 	}
-	logger.V(1).Info("writing statuses", "releasing", len(releases), "granting", len(grants), "summaries", len(summaries))
-	if r.lane != nil {
-		defer r.lane.writeStarted()()
-	}
 
-	// Release before grant: every status that frees or keeps seats is
-	// written before any status that takes one, so no reader ever sees more
-	// holders than capacity. If a release fails, no grant is written.
-	stale := func() bool { return r.changes.get(ns) != seenChanges }
-	// Set when an update event delivered during a write turns out not to
-	// be ours (see writeOverlay.classifyUpdate): that change was not
-	// queued, so this plan re-queues the tenant.
-	var missed atomic.Bool
-	defer func() {
-		if missed.Load() && retErr == nil && (result.RequeueAfter == 0 || result.RequeueAfter > replanAfterMissed) {
-			result = ctrl.Result{RequeueAfter: replanAfterMissed}
-		}
-	}()
-	for _, phase := range [][]statusWrite{releases, grants, summaries} {
-		aborted, err := r.apply(ctx, phase, stale, &missed)
-		if err != nil {
-			if onlyConflicts(err) {
-				// Objects changed under the plan: their events re-plan the
-				// tenant; the requeue is only a backstop.
-				logger.V(1).Info("statuses changed while planning; re-planning", "conflicts", err.Error())
-				return ctrl.Result{RequeueAfter: time.Second}, nil
-			}
-			return ctrl.Result{}, err
-		}
-		if aborted {
-			// The event that made the plan stale has re-queued the tenant
-			// (or missed has).
-			logger.V(1).Info("plan superseded by newer changes; re-planning")
-			return ctrl.Result{}, nil
-		}
+	logger := log.FromContext(ctx).WithValues("tenant", ns)
+	logger.V(1).Info("writing statuses", "users", len(tw.users), "summaries", len(tw.summaries))
+	rep := r.writer.apply(ctx, tw, func() yieldReason { return r.activity.yield(ns, seen) })
+	if len(rep.panics) > 0 {
+		panic(rep.panics[0])
 	}
-	return ctrl.Result{}, nil
-}
-
-// replanAfterMissed re-queues a tenant whose change was delivered while one
-// of its writes was in flight (see missed in Reconcile).
-const replanAfterMissed = time.Millisecond
-
-// onlyConflicts reports whether every error of an aggregate is a conflict.
-func onlyConflicts(err error) bool {
-	var agg kerrors.Aggregate
-	if !errors.As(err, &agg) {
-		return errors.Is(err, errConflict)
+	if rep.yielded != yieldNone {
+		planYields.WithLabelValues(string(rep.yielded)).Inc()
+		logger.V(1).Info("plan cut short", "reason", rep.yielded, "written", rep.written)
 	}
-	for _, e := range agg.Errors() {
-		if !errors.Is(e, errConflict) {
-			return false
-		}
+	if rep.heldBack > 0 {
+		logger.Info("grants held back until the seats they need are confirmed free", "grants", rep.heldBack, "failedWrites", rep.failed)
 	}
-	return true
+	return rep.result(r.now()), nil
 }
 
 func (r *TenantReconciler) init() {
-	if r.overlay == nil {
-		r.overlay = newWriteOverlay()
-	}
-	if r.changes == nil {
-		r.changes = newChangeCounter()
-	}
+	r.once.Do(func() {
+		if r.plan == nil {
+			r.plan = planner.Plan
+		}
+		r.activity = newTenantActivity()
+		slots := r.MaxConcurrentWrites
+		if slots <= 0 {
+			slots = 16
+		}
+		r.writer = &statusWriter{
+			client:  r.Client,
+			events:  r.Recorder,
+			slots:   make(chan struct{}, slots),
+			now:     r.now,
+			overlay: newWriteOverlay(),
+			retries: newRetryBook(),
+		}
+	})
 }
 
 // gather reads the namespace's objects from the cache, overlaid with our own
-// writes the cache has not caught up with.
-func (r *TenantReconciler) gather(ctx context.Context, ns string) (planner.Input, error) {
+// writes the cache has not caught up with. uncertain[i] tells that
+// in.Users[i] is the pessimistic view of a write with an unknown outcome.
+func (r *TenantReconciler) gather(ctx context.Context, ns string) (in planner.Input, uncertain []bool, err error) {
 	var (
 		skus   licv1.LicenseSkuList
 		groups licv1.LicenseGroupList
@@ -170,17 +149,18 @@ func (r *TenantReconciler) gather(ctx context.Context, ns string) (planner.Input
 	// The planner never modifies its input, so skip the cache's deep copies.
 	opts := []client.ListOption{client.InNamespace(ns), client.UnsafeDisableDeepCopy}
 	if err := r.Client.List(ctx, &skus, opts...); err != nil {
-		return planner.Input{}, fmt.Errorf("listing LicenseSkus: %w", err)
+		return in, nil, fmt.Errorf("listing LicenseSkus: %w", err)
 	}
 	if err := r.Client.List(ctx, &groups, opts...); err != nil {
-		return planner.Input{}, fmt.Errorf("listing LicenseGroups: %w", err)
+		return in, nil, fmt.Errorf("listing LicenseGroups: %w", err)
 	}
 	if err := r.Client.List(ctx, &users, opts...); err != nil {
-		return planner.Input{}, fmt.Errorf("listing UserLicenses: %w", err)
+		return in, nil, fmt.Errorf("listing UserLicenses: %w", err)
 	}
 
+	overlay := r.writer.overlay
 	seen := make(map[types.UID]struct{}, len(skus.Items)+len(groups.Items)+len(users.Items))
-	in := planner.Input{
+	in = planner.Input{
 		SKUs:   make([]*licv1.LicenseSku, 0, len(skus.Items)),
 		Groups: make([]*licv1.LicenseGroup, 0, len(groups.Items)),
 		Users:  make([]*licv1.UserLicense, 0, len(users.Items)),
@@ -188,18 +168,56 @@ func (r *TenantReconciler) gather(ctx context.Context, ns string) (planner.Input
 	}
 	for i := range skus.Items {
 		seen[skus.Items[i].UID] = struct{}{}
-		in.SKUs = append(in.SKUs, r.overlay.resolve(&skus.Items[i]).(*licv1.LicenseSku))
+		o, _ := overlay.resolve(&skus.Items[i])
+		in.SKUs = append(in.SKUs, o.(*licv1.LicenseSku))
 	}
 	for i := range groups.Items {
 		seen[groups.Items[i].UID] = struct{}{}
-		in.Groups = append(in.Groups, r.overlay.resolve(&groups.Items[i]).(*licv1.LicenseGroup))
+		o, _ := overlay.resolve(&groups.Items[i])
+		in.Groups = append(in.Groups, o.(*licv1.LicenseGroup))
 	}
+	uncertain = make([]bool, len(users.Items))
 	for i := range users.Items {
 		seen[users.Items[i].UID] = struct{}{}
-		in.Users = append(in.Users, r.overlay.resolve(&users.Items[i]).(*licv1.UserLicense))
+		o, unsure := overlay.resolve(&users.Items[i])
+		in.Users = append(in.Users, o.(*licv1.UserLicense))
+		uncertain[i] = unsure
 	}
-	r.overlay.prune(ns, seen)
-	return in, nil
+	overlay.prune(ns, seen)
+	return in, uncertain, nil
+}
+
+// planTenant runs the planner. A panic in it (or in its goroutines, which
+// the planner re-panics here) is marked as the planner's.
+func (r *TenantReconciler) planTenant(ns string, in planner.Input) *planner.Result {
+	defer func() {
+		if p := recover(); p != nil {
+			panic(newTenantPanic("plan", p, debug.Stack()))
+		}
+	}()
+	start := time.Now()
+	res := r.plan(in)
+	planDuration.WithLabelValues(ns).Observe(time.Since(start).Seconds())
+	recordTenantMetrics(ns, in, res)
+	return res
+}
+
+// recoverPanic records a panic of the tenant's reconcile (Event on the
+// Namespace, metric, log) and hands it on to controller-runtime.
+func (r *TenantReconciler) recoverPanic(ctx context.Context, ns string) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	tp := newTenantPanic("reconcile", p, debug.Stack())
+	panicsRecovered.WithLabelValues(tp.where).Inc()
+	log.FromContext(ctx).Error(tp, "tenant reconcile panicked: it fails and is retried with backoff", "tenant", ns, "in", tp.where)
+	if rec := r.writer.events; rec != nil {
+		tenant := &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: ns}}
+		rec.Eventf(tenant, nil, corev1.EventTypeWarning, EventReconcilePanic, "Reconcile", "%s",
+			truncateNote(fmt.Sprintf("planning or writing the licenses of tenant %s panicked in the %s step (a bug in license-operator; the manager's log has the stack): %v; retrying with backoff", ns, tp.where, tp.value)))
+	}
+	panic(tp)
 }
 
 func (r *TenantReconciler) now() time.Time {
@@ -209,248 +227,35 @@ func (r *TenantReconciler) now() time.Time {
 	return time.Now()
 }
 
-// statusWrite is one status write: from the observed object to the
-// planned status. The object to send is built only when the write is
-// launched (desired), so a plan cut short by a newer change has not copied
-// the statuses it never wrote: under a fan-out of N users every re-plan
-// would otherwise copy up to N objects.
-type statusWrite struct {
-	kind     string
-	observed client.Object
-	// desired builds the object to send: a copy of observed with the
-	// planned status (a private copy: the planner's statuses share
-	// read-only slices, and the response is decoded into this object).
-	desired func() client.Object
-	// for UserLicenses: the planned status, for events.
-	newUser *licv1.UserLicenseStatus
-}
+func joinNotes(notes []string) string { return truncateNote(strings.Join(notes, "; ")) }
 
-// writes turns the plan into ordered status writes.
-func (r *TenantReconciler) writes(in planner.Input, res *planner.Result) (releases, grants, summaries []statusWrite) {
-	for i := range res.Users {
-		u := &res.Users[i]
-		if !u.Changed {
-			continue
-		}
-		obs := in.Users[i]
-		w := statusWrite{kind: "UserLicense", observed: obs, newUser: u.Status, desired: func() client.Object {
-			des := obs.DeepCopy()
-			des.Status = *u.Status.DeepCopy()
-			return des
-		}}
-		if len(u.Grants) > 0 {
-			grants = append(grants, w)
-		} else {
-			releases = append(releases, w)
-		}
-	}
-	for i := range res.Groups {
-		g := &res.Groups[i]
-		if !g.Changed {
-			continue
-		}
-		obs := in.Groups[i]
-		summaries = append(summaries, statusWrite{kind: "LicenseGroup", observed: obs, desired: func() client.Object {
-			des := obs.DeepCopy()
-			des.Status = *g.Status.DeepCopy()
-			return des
-		}})
-	}
-	for i := range res.SKUs {
-		sk := &res.SKUs[i]
-		if !sk.Changed {
-			continue
-		}
-		obs := in.SKUs[i]
-		summaries = append(summaries, statusWrite{kind: "LicenseSku", observed: obs, desired: func() client.Object {
-			des := obs.DeepCopy()
-			des.Status = *sk.Status.DeepCopy()
-			return des
-		}})
-	}
-	sortWrites(releases)
-	sortWrites(grants)
-	sortWrites(summaries)
-	return releases, grants, summaries
-}
-
-// sortWrites orders a phase: objects whose spec changed and is not yet
-// observed first (someone is waiting on them, e.g. kubectl wait), then by
-// kind and name, so progress is deterministic even when a phase is cut short.
-func sortWrites(ws []statusWrite) {
-	sort.SliceStable(ws, func(i, j int) bool {
-		pi, pj := pendingSpec(ws[i].observed), pendingSpec(ws[j].observed)
-		if pi != pj {
-			return pi
-		}
-		if ws[i].kind != ws[j].kind {
-			return ws[i].kind < ws[j].kind
-		}
-		return ws[i].observed.GetName() < ws[j].observed.GetName()
-	})
-}
-
-func pendingSpec(o client.Object) bool {
-	switch t := o.(type) {
-	case *licv1.UserLicense:
-		return t.Status.ObservedGeneration != t.Generation
-	case *licv1.LicenseGroup:
-		return t.Status.ObservedGeneration != t.Generation
-	case *licv1.LicenseSku:
-		return t.Status.ObservedGeneration != t.Generation
-	}
-	return false
-}
-
-// minWriteBeforeAbort is how long a plan's writes run before a newer change
-// may cut them short: long enough that every plan makes progress.
-const minWriteBeforeAbort = 250 * time.Millisecond
-
-// apply patches the statuses of one phase with bounded parallelism and
-// returns every failure (a 409 or a transient error requeues the tenant;
-// nothing is dropped: the next plan recomputes what is still to be written).
-// When stale() turns true it stops launching writes, waits for those in
-// flight and reports aborted.
-func (r *TenantReconciler) apply(ctx context.Context, phase []statusWrite, stale func() bool, missed *atomic.Bool) (aborted bool, err error) {
-	if len(phase) == 0 {
-		return false, nil
-	}
-	limit := r.MaxConcurrentWrites
-	if limit <= 0 {
-		limit = 16
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		errs  []error
-		sem   = make(chan struct{}, limit)
-		start = time.Now()
-	)
-	for i := range phase {
-		if time.Since(start) >= minWriteBeforeAbort && stale() {
-			aborted = true
-			break
-		}
-		w := phase[i]
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := r.patchStatus(ctx, w, missed); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return aborted, kerrors.NewAggregate(errs)
-}
-
-// errConflict marks a write refused because the object changed since it was
-// planned. The change's own event re-queues the tenant, so it is not an
-// error worth a stack trace.
-var errConflict = errors.New("object changed since it was planned")
-
-// patchStatus writes the desired status with an update of the status
-// subresource, guarded by the planned resourceVersion (optimistic locking).
-// An update rather than a merge patch, because a merge patch computed from
-// typed objects cannot tell "0" from "absent" and would never write a zero
-// count that was not there before.
-//
-// An update event of the object delivered while the write is in flight is
-// parked by the event handler; once the write returns, an event that was
-// not this write marks the tenant changed and sets missed.
-func (r *TenantReconciler) patchStatus(ctx context.Context, w statusWrite, missed *atomic.Bool) error {
-	preRV, uid := w.observed.GetResourceVersion(), w.observed.GetUID()
-	r.overlay.beginWrite(uid)
-	desired := w.desired()
-	err := r.Client.Status().Update(ctx, desired, client.FieldOwner(ControllerName))
-	writtenRV := ""
-	if err == nil {
-		r.overlay.record(preRV, desired)
-		writtenRV = desired.GetResourceVersion()
-	}
-	if r.overlay.endWrite(uid, writtenRV) {
-		r.changes.inc(w.observed.GetNamespace())
-		missed.Store(true)
-	}
-	switch {
-	case err == nil:
-		statusWrites.WithLabelValues(w.kind, "success").Inc()
-		if w.newUser != nil {
-			r.emitEvents(desired, &w.observed.(*licv1.UserLicense).Status, w.newUser)
-		}
-		return nil
-	case apierrors.IsNotFound(err):
-		// Deleted meanwhile: its deletion event re-plans the tenant.
-		statusWrites.WithLabelValues(w.kind, "notfound").Inc()
-		return nil
-	case apierrors.IsConflict(err):
-		statusWrites.WithLabelValues(w.kind, "conflict").Inc()
-		return fmt.Errorf("%s %s: %w", w.kind, w.observed.GetName(), errConflict)
-	default:
-		statusWrites.WithLabelValues(w.kind, "error").Inc()
-		return fmt.Errorf("writing status of %s %s: %w", w.kind, w.observed.GetName(), err)
-	}
-}
-
-// emitEvents records the user's license transitions, the assignment
-// history: one event per kind of transition and plan, listing every license
-// it concerns, so a user's first plan costs one or two events, not one per
-// license, and each event's reason says truthfully what happened.
-func (r *TenantReconciler) emitEvents(obj runtime.Object, oldStatus, newStatus *licv1.UserLicenseStatus) {
-	var rec events.EventRecorder = r.lane
-	if r.lane == nil {
-		rec = r.Recorder
-	}
-	if rec == nil {
-		return
-	}
-	var assigned, removed, failed []string
-	for _, t := range planner.Transitions(oldStatus, newStatus) {
-		switch t.Kind {
-		case planner.TransitionAssigned:
-			assigned = append(assigned, t.Message)
-		case planner.TransitionRemoved:
-			removed = append(removed, t.Message)
-		case planner.TransitionFailed:
-			failed = append(failed, t.Message)
-		}
-	}
-	if len(removed) > 0 {
-		rec.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseRemoved, "Remove", "%s", joinNotes(removed))
-	}
-	if len(assigned) > 0 {
-		rec.Eventf(obj, nil, corev1.EventTypeNormal, EventLicenseAssigned, "Assign", "%s", joinNotes(assigned))
-	}
-	if len(failed) > 0 {
-		rec.Eventf(obj, nil, corev1.EventTypeWarning, EventLicenseAssignmentFailed, "Assign", "%s", joinNotes(failed))
-	}
-}
-
-// maxEventNote is the API's limit on an event's note.
-const maxEventNote = 1024
-
-func joinNotes(notes []string) string {
-	s := strings.Join(notes, "; ")
-	if len(s) > maxEventNote {
-		s = s[:maxEventNote-3] + "..."
-	}
-	return s
-}
-
-// Event reasons on UserLicenses.
+// Event reasons.
 const (
+	// On UserLicenses: the assignment history.
 	EventLicenseAssigned         = "LicenseAssigned"
 	EventLicenseRemoved          = "LicenseRemoved"
 	EventLicenseAssignmentFailed = "LicenseAssignmentFailed"
+	// EventStatusRejected (Warning, on any kind): the API server refused
+	// the status the controller computed; the object is retried with
+	// backoff while the rest of its tenant goes on.
+	EventStatusRejected = "StatusRejected"
+	// EventReconcilePanic (Warning, on the tenant's Namespace): planning or
+	// writing the tenant panicked; the reconcile is retried with backoff.
+	EventReconcilePanic = "ReconcilePanic"
+	// On LicenseSkus (Warning), when the condition of the same name turns
+	// True: licenseops' licensing conditions InsufficientSeats and
+	// Overallocated, with the condition's message.
+	EventInsufficientSeats = licv1.ConditionInsufficientSeats
+	EventOverallocated     = licv1.ConditionOverallocated
 )
 
 // SetupWithManager registers the tenant controller: events of all three
-// kinds map to their namespace. Update events that only deliver our own
-// status writes are dropped, so writing a plan does not trigger another.
-// With a Recorder, the event lane runs with the manager.
+// kinds map to their namespace. Only creations, deletions and changes of
+// spec (generation) or labels queue a tenant: status-only updates — our own
+// writes above all — carry nothing to plan (the standard
+// GenerationChangedPredicate and LabelChangedPredicate). With a Recorder,
+// the event lane runs with the manager. RecoverPanic is on unless opts says
+// otherwise.
 func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	r.init()
 	if r.Recorder != nil {
@@ -462,12 +267,18 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Op
 		if err := mgr.Add(r.lane); err != nil {
 			return err
 		}
+		r.writer.events, r.writer.lane = r.lane, r.lane
 	}
+	if opts.RecoverPanic == nil {
+		opts.RecoverPanic = ptr.To(true)
+	}
+	r.activity.workers = max(1, opts.MaxConcurrentReconciles)
+	specOrLabels := builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("tenant").
-		Watches(&licv1.LicenseSku{}, r.eventHandler()).
-		Watches(&licv1.LicenseGroup{}, r.eventHandler()).
-		Watches(&licv1.UserLicense{}, r.eventHandler()).
+		Watches(&licv1.LicenseSku{}, r.eventHandler(), specOrLabels).
+		Watches(&licv1.LicenseGroup{}, r.eventHandler(), specOrLabels).
+		Watches(&licv1.UserLicense{}, r.eventHandler(), specOrLabels).
 		WithOptions(opts).
 		Complete(r)
 }
@@ -476,41 +287,88 @@ type queue = workqueue.TypedRateLimitingInterface[reconcile.Request]
 
 func (r *TenantReconciler) eventHandler() handler.EventHandler {
 	enqueue := func(o client.Object, q queue) {
-		r.changes.inc(o.GetNamespace())
+		r.activity.changed(o.GetNamespace())
 		q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: o.GetNamespace()}})
 	}
 	return handler.Funcs{
-		CreateFunc: func(_ context.Context, e event.CreateEvent, q queue) { enqueue(e.Object, q) },
-		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q queue) {
-			if r.overlay.classifyUpdate(e.ObjectNew) != updateExternal {
-				return // ours, or parked until the write in flight returns
-			}
-			enqueue(e.ObjectNew, q)
-		},
-		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q queue) {
-			r.overlay.forget(e.Object)
-			enqueue(e.Object, q)
-		},
+		CreateFunc:  func(_ context.Context, e event.CreateEvent, q queue) { enqueue(e.Object, q) },
+		UpdateFunc:  func(_ context.Context, e event.UpdateEvent, q queue) { enqueue(e.ObjectNew, q) },
+		DeleteFunc:  func(_ context.Context, e event.DeleteEvent, q queue) { enqueue(e.Object, q) },
 		GenericFunc: func(_ context.Context, e event.GenericEvent, q queue) { enqueue(e.Object, q) },
 	}
 }
 
-// changeCounter counts the events seen per namespace.
-type changeCounter struct {
-	mu sync.Mutex
-	n  map[string]uint64
+// tenantActivity follows the tenants for the writer's yield decision: the
+// changes the event handler saw per tenant, the tenants being reconciled,
+// and those with a change not yet picked up by a worker.
+type tenantActivity struct {
+	mu      sync.Mutex
+	changes map[string]uint64
+	active  map[string]bool
+	waiting map[string]bool // a change arrived since the tenant's reconcile last started
+	// idleWaiting counts the waiting tenants not being reconciled.
+	idleWaiting int
+	// yielding are the tenants whose reconcile decided to give its worker
+	// to a waiting tenant and has not ended yet: one worker freed per
+	// waiting tenant, not one per busy worker.
+	yielding map[string]bool
+	// workers is the number of reconciles that can run at once (0: unknown,
+	// never yield to other tenants).
+	workers int
 }
 
-func newChangeCounter() *changeCounter { return &changeCounter{n: map[string]uint64{}} }
-
-func (c *changeCounter) inc(ns string) {
-	c.mu.Lock()
-	c.n[ns]++
-	c.mu.Unlock()
+func newTenantActivity() *tenantActivity {
+	return &tenantActivity{changes: map[string]uint64{}, active: map[string]bool{}, waiting: map[string]bool{}, yielding: map[string]bool{}}
 }
 
-func (c *changeCounter) get(ns string) uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n[ns]
+// changed records an event of a tenant (the handler queues it).
+func (a *tenantActivity) changed(ns string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.changes[ns]++
+	if !a.waiting[ns] {
+		a.waiting[ns] = true
+		if !a.active[ns] {
+			a.idleWaiting++
+		}
+	}
+}
+
+// begin marks the tenant's reconcile started and returns its change count.
+func (a *tenantActivity) begin(ns string) uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.waiting[ns] {
+		delete(a.waiting, ns)
+		a.idleWaiting--
+	}
+	a.active[ns] = true
+	return a.changes[ns]
+}
+
+func (a *tenantActivity) end(ns string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.active, ns)
+	delete(a.yielding, ns)
+	if a.waiting[ns] {
+		a.idleWaiting++ // changed during the reconcile: queued again
+	}
+}
+
+// yield tells a tenant's writes to stop when the tenant changed since seen
+// (the change queued it: re-plan at once) or when another tenant with a
+// change waits while every worker is busy and no other reconcile is already
+// giving its worker up for it.
+func (a *tenantActivity) yield(ns string, seen uint64) yieldReason {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case a.changes[ns] != seen:
+		return yieldChanged
+	case a.workers > 0 && len(a.active) >= a.workers && a.idleWaiting > len(a.yielding):
+		a.yielding[ns] = true
+		return yieldFairness
+	}
+	return yieldNone
 }

@@ -6,10 +6,13 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
 
+	memlimit "github.com/KimMachineGun/automemlimit/memlimit"
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -70,13 +73,14 @@ func main() {
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 (off by default: CVE-2023-44487, CVE-2023-39325).")
 	flag.StringVar(&namespaces, "namespaces", "", "Comma-separated tenant namespaces to manage (default: all).")
 	flag.IntVar(&concurrentTenants, "max-concurrent-tenants", 4, "Namespaces planned in parallel.")
-	flag.IntVar(&concurrentWrites, "max-concurrent-writes", 32, "Status patches in flight per tenant plan.")
+	flag.IntVar(&concurrentWrites, "max-concurrent-writes", 32, "Status writes in flight, all tenants together (one tenant's plan may use them all).")
 	flag.BoolVar(&recordEvents, "record-events", true, "Record each change of a user's licenses as an Event (LicenseAssigned, LicenseRemoved, LicenseAssignmentFailed): the assignment history. Costs one API request per changed user.")
 	flag.Float64Var(&eventQPS, "event-qps", controllers.DefaultEventQPS, "Events posted per second when no status write is in flight. Events trail the status writes: statuses are the state users wait for, events the history.")
 	flag.Float64Var(&eventQPSWriting, "event-qps-while-writing", controllers.DefaultEventQPSWhileWriting, "Events posted per second while status writes are in flight (negative: none until they end).")
 	flag.IntVar(&maxQueuedEvents, "max-queued-events", controllers.DefaultMaxQueuedEvents, "Events waiting to be posted; beyond it new events are dropped and counted in license_operator_events_dropped_total.")
-	flag.Float64Var(&qps, "kube-api-qps", 200, "Client-side rate limit for API requests per second (0 or negative: no limit).")
-	flag.IntVar(&burst, "kube-api-burst", 400, "Client-side burst for API requests.")
+	flag.Float64Var(&qps, "kube-api-qps", -1, "Client-side rate limit for API requests per second; 0 or negative: none, as controller-runtime, leaving the API server's Priority and Fairness to protect it (see the README).")
+	flag.IntVar(&burst, "kube-api-burst", 400, "Client-side burst for API requests, with a positive --kube-api-qps.")
+	memoryRatio := flag.Float64("memory-limit-ratio", 0.9, "Share of the container's memory limit (cgroup) given to the Go runtime as its soft limit (GOMEMLIMIT), so the garbage collector works harder instead of the pod being OOM-killed; 0 leaves the runtime alone. An explicit GOMEMLIMIT wins.")
 	showVersion := flag.Bool("version", false, "Print the version, commit and build date, and exit.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
@@ -86,6 +90,22 @@ func main() {
 		return
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	if *memoryRatio > 0 && *memoryRatio <= 1 {
+		limit, err := memlimit.SetGoMemLimitWithOpts(
+			memlimit.WithRatio(*memoryRatio),
+			memlimit.WithProvider(memlimit.FromCgroup),
+			memlimit.WithLogger(slog.New(logr.ToSlogHandler(setupLog))),
+		)
+		if err != nil {
+			// Not in a container with a memory limit (a laptop, the demo).
+			setupLog.Info("no container memory limit found: the Go runtime keeps its default", "reason", err.Error())
+		} else {
+			setupLog.Info("Go runtime memory limit set from the container's", "GOMEMLIMIT", limit, "ratio", *memoryRatio)
+		}
+	} else if *memoryRatio != 0 {
+		setupLog.Error(nil, "--memory-limit-ratio must be between 0 (off) and 1", "value", *memoryRatio)
+		os.Exit(2)
+	}
 
 	var tlsOpts []func(*tls.Config)
 	if !enableHTTP2 {

@@ -23,9 +23,16 @@
 //   - memory: manager heap (after a forced GC) and RSS; marginal heap per
 //     user between the two largest sizes.
 //
+// Then, each on a fresh control plane (scenarios.go):
+//
+//   - fairness (-fair 4x5000): four large tenants converge cold at once
+//     while a 10-user tenant changes; p99 of its changes;
+//   - many tenants (-tenants 1000x50): cold convergence of 1,000 small
+//     tenants against the floor of the very same statuses.
+//
 // The last line is machine-readable:
 //
-//	ratio cold_10000=... fanout_10000=... amplification=... idle_writes=... single_user_p99_ms=... heap_per_user_bytes=...
+//	ratio cold_10000=... fanout_10000=... amplification=... idle_writes=... single_user_p99_ms=... heap_per_user_bytes=... fair_p99_ms=... tenants_1000x50=...
 package main
 
 import (
@@ -82,6 +89,9 @@ var (
 	managerFlag = flag.String("manager", "bin/manager", "manager binary to run")
 	verbose     = flag.Bool("v", false, "stream the manager's log to stderr")
 	profileDir  = flag.String("profile-dir", "", "if set, write to this directory CPU profiles of the manager taken during the cold convergence and the fan-out, and its heap profile")
+	qpsFlag     = flag.Float64("qps", -1, "--kube-api-qps of the manager under test (-1: no client-side limit, the manager's default)")
+	fairFlag    = flag.String("fair", "4x5000", "fairness scenario: <tenants>x<users> large tenants converging cold at once while a 10-user tenant changes (\"\" to skip)")
+	tenantsFlag = flag.String("tenants", "1000x50", "many-tenants scenario: <tenants>x<users> converging cold, against the floor of the same statuses (\"\" to skip)")
 )
 
 var (
@@ -97,6 +107,9 @@ func main() {
 
 	var sizes []int
 	for _, s := range strings.Split(*sizesFlag, ",") {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
 			fatalf("-sizes: %q is not a positive number", s)
@@ -120,7 +133,35 @@ func main() {
 		}
 		results = append(results, r)
 	}
-	report(results)
+	var figures []string
+	if *fairFlag != "" {
+		tenants, users := shape("-fair", *fairFlag)
+		p99, err := runFair(tenants, users)
+		if err != nil {
+			fatalf("fairness %dx%d: %v", tenants, users, err)
+		}
+		figures = append(figures, fmt.Sprintf("fair_p99_ms=%d", p99.Milliseconds()))
+	}
+	if *tenantsFlag != "" {
+		tenants, users := shape("-tenants", *tenantsFlag)
+		ratio, err := runTenants(tenants, users)
+		if err != nil {
+			fatalf("tenants %dx%d: %v", tenants, users, err)
+		}
+		figures = append(figures, fmt.Sprintf("tenants_%dx%d=%.2f", tenants, users, ratio))
+	}
+	report(results, figures)
+}
+
+// shape parses <tenants>x<users>.
+func shape(name, v string) (tenants, users int) {
+	a, b, ok := strings.Cut(v, "x")
+	t, err1 := strconv.Atoi(a)
+	u, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || t <= 0 || u <= 0 {
+		fatalf("%s: %q is not <tenants>x<users>", name, v)
+	}
+	return t, u
 }
 
 type sizeResult struct {
@@ -147,12 +188,18 @@ func fatalf(format string, args ...any) {
 	os.Exit(1)
 }
 
-// ---------------------------------------------------------------------------
-// One size: fresh control plane, floor, cold convergence, idle, restart,
-// fan-out with single-user latency, memory.
+// controlPlane is a fresh kube-apiserver and etcd (the binaries
+// hack/build-envtest.sh builds), with --max-requests-inflight and
+// --max-mutating-requests-inflight raised as Kueue's performance harness
+// does, a client without rate limit and a kubeconfig for the manager.
+type controlPlane struct {
+	cfg        *rest.Config
+	c          client.Client
+	kubeconfig string
+	stop       func()
+}
 
-func runSize(n int) (*sizeResult, error) {
-	logf("N=%d: starting control plane", n)
+func startControlPlane() (*controlPlane, error) {
 	env, err := envtestutil.NewEnvironment()
 	if err != nil {
 		return nil, err
@@ -165,21 +212,38 @@ func runSize(n int) (*sizeResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting control plane: %w", err)
 	}
-	defer func() { _ = env.Stop() }()
 	cfg.QPS, cfg.Burst = -1, 0
 	cfg.Timeout = 2 * time.Minute
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
+		_ = env.Stop()
 		return nil, err
 	}
-	ctx := context.Background()
-	res := &sizeResult{n: n}
-
 	kubeconfig := filepath.Join(os.TempDir(), fmt.Sprintf("bench-e2e-%d.kubeconfig", os.Getpid()))
 	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+		_ = env.Stop()
 		return nil, err
 	}
-	defer os.Remove(kubeconfig)
+	return &controlPlane{cfg: cfg, c: c, kubeconfig: kubeconfig, stop: func() {
+		_ = env.Stop()
+		_ = os.Remove(kubeconfig)
+	}}, nil
+}
+
+// ---------------------------------------------------------------------------
+// One size: fresh control plane, floor, cold convergence, idle, restart,
+// fan-out with single-user latency, memory.
+
+func runSize(n int) (*sizeResult, error) {
+	logf("N=%d: starting control plane", n)
+	cp, err := startControlPlane()
+	if err != nil {
+		return nil, err
+	}
+	defer cp.stop()
+	cfg, c, kubeconfig := cp.cfg, cp.c, cp.kubeconfig
+	ctx := context.Background()
+	res := &sizeResult{n: n}
 
 	// Floor, in a namespace the manager does not watch.
 	if err := createNamespace(ctx, c, "floor"); err != nil {
@@ -200,7 +264,7 @@ func runSize(n int) (*sizeResult, error) {
 		return nil, err
 	}
 	logf("N=%d: creating %d SKUs, %d groups, %d users", n, *skusFlag, *groupsFlag, n)
-	if err := createTenant(ctx, c, n); err != nil {
+	if err := createTenant(ctx, c, benchNS, n); err != nil {
 		return nil, err
 	}
 	tr, err := newTracker(ctx, cfg, benchNS)
@@ -214,7 +278,7 @@ func runSize(n int) (*sizeResult, error) {
 	logf("N=%d: starting the manager (cold)", n)
 	cpu0 := sampleCPU(0)
 	start := time.Now()
-	mgr, err := startManager(kubeconfig)
+	mgr, err := startManager(kubeconfig, benchNS)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +350,7 @@ func runSize(n int) (*sizeResult, error) {
 	// Restart: a new process plans everything from its cold cache.
 	mgr.stop()
 	logf("N=%d: restarting the manager, idle for %v", n, *idleFlag)
-	if mgr, err = startManager(kubeconfig); err != nil {
+	if mgr, err = startManager(kubeconfig, benchNS); err != nil {
 		return nil, err
 	}
 	if err := waitFor(5*time.Minute, func() bool {
@@ -383,10 +447,10 @@ func statusSizes(statuses map[string]licv1.UserLicenseStatus) string {
 	return fmt.Sprintf("%d statuses, %.0f bytes on average, %d at most", len(statuses), float64(total)/float64(max(1, len(statuses))), largest)
 }
 
-// createTenant makes 20 SKUs (one scarce), 200 groups (half by selector,
-// half by name, ~5 memberships per user) and N users, plus the fan-out
-// group and its two SKUs.
-func createTenant(ctx context.Context, c client.Client, n int) error {
+// createTenant makes, in namespace ns, 20 SKUs (one scarce), 200 groups
+// (half by selector, half by name, ~5 memberships per user) and N users,
+// plus the fan-out group and its two SKUs.
+func createTenant(ctx context.Context, c client.Client, ns string, n int) error {
 	rng := rand.New(rand.NewPCG(uint64(n), 1))
 	nSkus, nGroups := *skusFlag, *groupsFlag
 	var objs []client.Object
@@ -396,7 +460,7 @@ func createTenant(ctx context.Context, c client.Client, n int) error {
 			seats = int64(n / 10) // one scarce SKU: users wait
 		}
 		sku := &licv1.LicenseSku{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("sku-%02d", s), Namespace: benchNS},
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("sku-%02d", s), Namespace: ns},
 			Spec: licv1.LicenseSkuSpec{
 				SkuPartNumber: fmt.Sprintf("PART_%02d", s),
 				Subscriptions: []licv1.Subscription{{Name: "main", Seats: seats}},
@@ -409,7 +473,7 @@ func createTenant(ctx context.Context, c client.Client, n int) error {
 	}
 	for _, name := range []string{"fan-a", "fan-b", "solo"} {
 		objs = append(objs, &licv1.LicenseSku{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: benchNS},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 			Spec: licv1.LicenseSkuSpec{
 				SkuPartNumber: strings.ToUpper(strings.ReplaceAll(name, "-", "_")),
 				Subscriptions: []licv1.Subscription{{Name: "main", Seats: int64(n)}},
@@ -427,7 +491,7 @@ func createTenant(ctx context.Context, c client.Client, n int) error {
 	}
 	for g := range nGroups {
 		grp := &licv1.LicenseGroup{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("g%03d", g), Namespace: benchNS},
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("g%03d", g), Namespace: ns},
 			Spec: licv1.LicenseGroupSpec{
 				Priority: int32(g % 7),
 				Licenses: []licv1.LicenseAssignment{{SKU: fmt.Sprintf("sku-%02d", g%nSkus)}},
@@ -447,7 +511,7 @@ func createTenant(ctx context.Context, c client.Client, n int) error {
 		objs = append(objs, grp)
 	}
 	objs = append(objs, &licv1.LicenseGroup{
-		ObjectMeta: metav1.ObjectMeta{Name: "fan-out", Namespace: benchNS},
+		ObjectMeta: metav1.ObjectMeta{Name: "fan-out", Namespace: ns},
 		Spec: licv1.LicenseGroupSpec{
 			MemberSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"bench": "yes"}},
 			Licenses:       []licv1.LicenseAssignment{{SKU: "fan-a"}},
@@ -459,7 +523,7 @@ func createTenant(ctx context.Context, c client.Client, n int) error {
 	return parallel(n, 64, func(i int) error {
 		u := &licv1.UserLicense{
 			ObjectMeta: metav1.ObjectMeta{
-				Name: fmt.Sprintf("u%06d", i), Namespace: benchNS,
+				Name: fmt.Sprintf("u%06d", i), Namespace: ns,
 				Labels: map[string]string{"bench": "yes", "team": fmt.Sprintf("t%02d", i%40), "dept": fmt.Sprintf("d%d", i%10)},
 			},
 			Spec: licv1.UserLicenseSpec{UserPrincipalName: upn(i), UsageLocation: "DE"},
@@ -491,17 +555,6 @@ func fanout(ctx context.Context, c client.Client, tr *tracker, n int, cpu func()
 		g.Spec.Licenses = []licv1.LicenseAssignment{{SKU: target}}
 		return c.Patch(ctx, g, client.MergeFrom(orig))
 	}
-	holds := func(sku string) func(*licv1.UserLicense) bool {
-		return func(u *licv1.UserLicense) bool {
-			for _, l := range u.Status.Licenses {
-				if l.SKU == sku && l.State == licv1.LicenseStateActive {
-					return true
-				}
-			}
-			return false
-		}
-	}
-
 	logf("N=%d: fan-out: swapping the group's SKU for all %d users", n, n)
 	start := time.Now()
 	if err := swap(); err != nil {
@@ -530,29 +583,11 @@ func fanout(ctx context.Context, c client.Client, tr *tracker, n int, cpu func()
 			done = tr.countWhere(holds(target), n)
 		default:
 		}
-		name := fmt.Sprintf("u%06d", rng.IntN(n))
-		u := &licv1.UserLicense{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: benchNS, Name: name}, u); err != nil {
+		d, err := probe(ctx, c, tr, benchNS, fmt.Sprintf("u%06d", rng.IntN(n)))
+		if err != nil {
 			return 0, 0, 0, err
 		}
-		orig := u.DeepCopy()
-		want := !holds("solo")(u)
-		if want {
-			u.Spec.Licenses = append(u.Spec.Licenses, licv1.LicenseAssignment{SKU: "solo"})
-		} else {
-			u.Spec.Licenses = slices.DeleteFunc(u.Spec.Licenses, func(a licv1.LicenseAssignment) bool { return a.SKU == "solo" })
-		}
-		seen := tr.waitUser(name, func(u *licv1.UserLicense) bool { return holds("solo")(u) == want })
-		t0 := time.Now()
-		if err := c.Patch(ctx, u, client.MergeFrom(orig)); err != nil {
-			return 0, 0, 0, err
-		}
-		select {
-		case <-seen:
-			lat = append(lat, time.Since(t0))
-		case <-time.After(2 * time.Minute):
-			return 0, 0, 0, fmt.Errorf("user %s never showed its change", name)
-		}
+		lat = append(lat, d)
 		time.Sleep(time.Duration(100+rng.IntN(200)) * time.Millisecond)
 	}
 	if first == 0 {
@@ -563,17 +598,61 @@ func fanout(ctx context.Context, c client.Client, tr *tracker, n int, cpu func()
 			return 0, 0, 0, errors.New("fan-out did not converge")
 		}
 	}
-	slices.Sort(lat)
-	p50 = lat[len(lat)/2]
-	p99 = lat[min(len(lat)-1, (len(lat)*99+99)/100-1)]
+	p50, p99 = percentiles(lat)
 	logf("N=%d: single-user latency under fan-out: p50 %v, p99 %v over %d tries", n, p50.Round(time.Millisecond), p99.Round(time.Millisecond), len(lat))
 	return first, p50, p99, nil
+}
+
+// holds tells whether a user holds sku (Active).
+func holds(sku string) func(*licv1.UserLicense) bool {
+	return func(u *licv1.UserLicense) bool {
+		for _, l := range u.Status.Licenses {
+			if l.SKU == sku && l.State == licv1.LicenseStateActive {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// probe toggles the direct "solo" license of one user (ns/name, followed by
+// tr) and returns the time until its status shows the change.
+func probe(ctx context.Context, c client.Client, tr *tracker, ns, name string) (time.Duration, error) {
+	u := &licv1.UserLicense{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, u); err != nil {
+		return 0, err
+	}
+	orig := u.DeepCopy()
+	want := !holds("solo")(u)
+	if want {
+		u.Spec.Licenses = append(u.Spec.Licenses, licv1.LicenseAssignment{SKU: "solo"})
+	} else {
+		u.Spec.Licenses = slices.DeleteFunc(u.Spec.Licenses, func(a licv1.LicenseAssignment) bool { return a.SKU == "solo" })
+	}
+	seen := tr.waitUser(name, func(u *licv1.UserLicense) bool { return holds("solo")(u) == want })
+	t0 := time.Now()
+	if err := c.Patch(ctx, u, client.MergeFrom(orig)); err != nil {
+		return 0, err
+	}
+	select {
+	case <-seen:
+		return time.Since(t0), nil
+	case <-time.After(2 * time.Minute):
+		return 0, fmt.Errorf("user %s/%s never showed its change", ns, name)
+	}
+}
+
+// percentiles returns the median and the 99th percentile (nearest rank).
+func percentiles(lat []time.Duration) (p50, p99 time.Duration) {
+	slices.Sort(lat)
+	return lat[len(lat)/2], lat[min(len(lat)-1, (len(lat)*99+99)/100-1)]
 }
 
 // ---------------------------------------------------------------------------
 // The tracker follows every UserLicense of the tenant through an informer.
 
 type tracker struct {
+	ns      string // "" for all namespaces
 	cancel  context.CancelFunc
 	mu      sync.Mutex
 	users   map[string]*licv1.UserLicense
@@ -588,14 +667,20 @@ type waiter struct {
 	done  chan struct{}
 }
 
+// newTracker follows the UserLicenses of a namespace ("" for all
+// namespaces; users are then keyed namespace/name).
 func newTracker(ctx context.Context, cfg *rest.Config, namespace string) (*tracker, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	ca, err := cache.New(cfg, cache.Options{Scheme: scheme, DefaultNamespaces: map[string]cache.Config{namespace: {}}})
+	opts := cache.Options{Scheme: scheme}
+	if namespace != "" {
+		opts.DefaultNamespaces = map[string]cache.Config{namespace: {}}
+	}
+	ca, err := cache.New(cfg, opts)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	t := &tracker{cancel: cancel, users: map[string]*licv1.UserLicense{}}
+	t := &tracker{ns: namespace, cancel: cancel, users: map[string]*licv1.UserLicense{}}
 	inf, err := ca.GetInformer(ctx, &licv1.UserLicense{})
 	if err != nil {
 		cancel()
@@ -636,10 +721,14 @@ func (t *tracker) update(o any) {
 	if !ok {
 		return
 	}
+	key := u.Name
+	if t.ns == "" {
+		key = u.Namespace + "/" + u.Name
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	old := t.users[u.Name]
-	t.users[u.Name] = u
+	old := t.users[key]
+	t.users[key] = u
 	for _, w := range t.waiters {
 		if w.name != "" {
 			continue
@@ -699,7 +788,7 @@ func (t *tracker) countWhere(pred func(*licv1.UserLicense) bool, n int) <-chan s
 }
 
 // converged: every user planned at its generation, and every group and SKU
-// too (listed directly: they are few).
+// too (listed directly: they are few), objects in all.
 func (t *tracker) converged(ctx context.Context, c client.Client, objects int) bool {
 	t.mu.Lock()
 	users := 0
@@ -715,7 +804,7 @@ func (t *tracker) converged(ctx context.Context, c client.Client, objects int) b
 	}
 	var skus licv1.LicenseSkuList
 	var groups licv1.LicenseGroupList
-	if c.List(ctx, &skus, client.InNamespace(benchNS)) != nil || c.List(ctx, &groups, client.InNamespace(benchNS)) != nil {
+	if c.List(ctx, &skus, client.InNamespace(t.ns)) != nil || c.List(ctx, &groups, client.InNamespace(t.ns)) != nil {
 		return false
 	}
 	if total+len(skus.Items)+len(groups.Items) != objects {
@@ -754,7 +843,9 @@ func freePort() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func startManager(kubeconfig string) (*managerProc, error) {
+// startManager runs the manager on the given comma-separated namespaces
+// ("" for all).
+func startManager(kubeconfig, namespaces string) (*managerProc, error) {
 	metricsAddr, err := freePort()
 	if err != nil {
 		return nil, err
@@ -765,11 +856,11 @@ func startManager(kubeconfig string) (*managerProc, error) {
 	}
 	cmd := exec.Command(*managerFlag,
 		"--kubeconfig="+kubeconfig,
-		"--namespaces="+benchNS,
+		"--namespaces="+namespaces,
 		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false",
 		"--health-probe-bind-address=0",
 		"--pprof-bind-address="+pprofAddr,
-		"--kube-api-qps=-1",
+		fmt.Sprintf("--kube-api-qps=%g", *qpsFlag),
 		fmt.Sprintf("--max-concurrent-writes=%d", *writersFlag),
 		fmt.Sprintf("--record-events=%t", *eventsFlag),
 	)
@@ -994,32 +1085,35 @@ func waitFor(timeout time.Duration, cond func() bool) error {
 	return fmt.Errorf("not within %v", timeout)
 }
 
-func report(rs []*sizeResult) {
+func report(rs []*sizeResult, figures []string) {
 	fmt.Println()
-	fmt.Printf("%-8s %10s %10s %8s %10s %8s %8s %6s %6s %9s %9s %9s %9s\n",
-		"users", "floor B", "cold T", "T/B", "fan-out", "F/B", "ampl", "idle", "restart", "p50", "p99", "heap MiB", "RSS MiB")
-	for _, r := range rs {
-		fmt.Printf("%-8d %10s %10s %8.2f %10s %8.2f %8.3f %6d %6d %9s %9s %9.1f %9.1f\n",
-			r.n, r.floor.Round(time.Millisecond), r.cold.Round(time.Millisecond), r.cold.Seconds()/r.floor.Seconds(),
-			r.fanout.Round(time.Millisecond), r.fanout.Seconds()/r.floor.Seconds(), r.amplification,
-			r.idleWrites, r.restartWrites, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond),
-			r.heap/(1<<20), r.rss/(1<<20))
-	}
-	fmt.Println()
-	last := rs[len(rs)-1]
-	perUser := last.heap / float64(last.n)
-	if len(rs) > 1 {
-		prev := rs[len(rs)-2]
-		perUser = (last.heap - prev.heap) / float64(last.n-prev.n)
-	}
-	maxAmp, idle, p99 := 0.0, 0, time.Duration(0)
 	var parts []string
-	for _, r := range rs {
-		parts = append(parts, fmt.Sprintf("cold_%d=%.2f fanout_%d=%.2f", r.n, r.cold.Seconds()/r.floor.Seconds(), r.n, r.fanout.Seconds()/r.floor.Seconds()))
-		maxAmp = max(maxAmp, r.amplification)
-		idle = max(idle, r.idleWrites, r.restartWrites)
-		p99 = max(p99, r.p99)
+	if len(rs) > 0 {
+		fmt.Printf("%-8s %10s %10s %8s %10s %8s %8s %6s %6s %9s %9s %9s %9s\n",
+			"users", "floor B", "cold T", "T/B", "fan-out", "F/B", "ampl", "idle", "restart", "p50", "p99", "heap MiB", "RSS MiB")
+		for _, r := range rs {
+			fmt.Printf("%-8d %10s %10s %8.2f %10s %8.2f %8.3f %6d %6d %9s %9s %9.1f %9.1f\n",
+				r.n, r.floor.Round(time.Millisecond), r.cold.Round(time.Millisecond), r.cold.Seconds()/r.floor.Seconds(),
+				r.fanout.Round(time.Millisecond), r.fanout.Seconds()/r.floor.Seconds(), r.amplification,
+				r.idleWrites, r.restartWrites, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond),
+				r.heap/(1<<20), r.rss/(1<<20))
+		}
+		fmt.Println()
+		last := rs[len(rs)-1]
+		perUser := last.heap / float64(last.n)
+		if len(rs) > 1 {
+			prev := rs[len(rs)-2]
+			perUser = (last.heap - prev.heap) / float64(last.n-prev.n)
+		}
+		maxAmp, idle, p99 := 0.0, 0, time.Duration(0)
+		for _, r := range rs {
+			parts = append(parts, fmt.Sprintf("cold_%d=%.2f fanout_%d=%.2f", r.n, r.cold.Seconds()/r.floor.Seconds(), r.n, r.fanout.Seconds()/r.floor.Seconds()))
+			maxAmp = max(maxAmp, r.amplification)
+			idle = max(idle, r.idleWrites, r.restartWrites)
+			p99 = max(p99, r.p99)
+		}
+		parts = append(parts, fmt.Sprintf("amplification=%.3f idle_writes=%d single_user_p99_ms=%d heap_per_user_bytes=%.0f",
+			maxAmp, idle, p99.Milliseconds(), perUser))
 	}
-	fmt.Printf("ratio %s amplification=%.3f idle_writes=%d single_user_p99_ms=%d heap_per_user_bytes=%.0f\n",
-		strings.Join(parts, " "), maxAmp, idle, p99.Milliseconds(), perUser)
+	fmt.Printf("ratio %s\n", strings.Join(append(parts, figures...), " "))
 }

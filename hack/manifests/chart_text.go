@@ -154,13 +154,15 @@ leaderElection:
 watchNamespaces: []
 
 # Namespaces planned in parallel (--max-concurrent-tenants) and status
-# writes in flight per plan (--max-concurrent-writes); null: 4 and 32.
+# writes in flight for all tenants together (--max-concurrent-writes);
+# null: 4 and 32.
 concurrency:
   tenants: null
   writes: null
 
 # Client-side rate limit to the API server (--kube-api-qps, --kube-api-burst);
-# null: 200 and 400; qps 0 or negative: no limit.
+# null: no client-side limit (the API server's Priority and Fairness protects
+# it, as with controller-runtime's default); a positive qps sets one.
 kubeAPI:
   qps: null
   burst: null

@@ -21,28 +21,61 @@ func Planned(generation, observedGeneration int64, conds []metav1.Condition) boo
 }
 
 // ListTenant reads every licensing object of a namespace as planner input.
+// It reads in pages, as kubectl does: one response with every status of a
+// large tenant can take the API server longer than its request timeout on
+// a loaded machine (a 504 that says nothing about the controller).
 func ListTenant(ctx context.Context, c client.Reader, ns string) (planner.Input, error) {
-	var (
-		skus   licv1.LicenseSkuList
-		groups licv1.LicenseGroupList
-		users  licv1.UserLicenseList
-		in     planner.Input
-	)
-	for _, l := range []client.ObjectList{&skus, &groups, &users} {
-		if err := c.List(ctx, l, client.InNamespace(ns)); err != nil {
-			return in, err
+	var in planner.Input
+	if err := listPaged(ctx, c, ns, func(l *licv1.LicenseSkuList) {
+		for i := range l.Items {
+			in.SKUs = append(in.SKUs, &l.Items[i])
+		}
+	}); err != nil {
+		return in, err
+	}
+	if err := listPaged(ctx, c, ns, func(l *licv1.LicenseGroupList) {
+		for i := range l.Items {
+			in.Groups = append(in.Groups, &l.Items[i])
+		}
+	}); err != nil {
+		return in, err
+	}
+	err := listPaged(ctx, c, ns, func(l *licv1.UserLicenseList) {
+		for i := range l.Items {
+			in.Users = append(in.Users, &l.Items[i])
+		}
+	})
+	return in, err
+}
+
+// ListPageSize is the page size of ListTenant and ListUsers.
+const ListPageSize = 250
+
+// ListUsers reads every UserLicense of a namespace, in pages.
+func ListUsers(ctx context.Context, c client.Reader, ns string) ([]licv1.UserLicense, error) {
+	var out []licv1.UserLicense
+	err := listPaged(ctx, c, ns, func(l *licv1.UserLicenseList) { out = append(out, l.Items...) })
+	return out, err
+}
+
+// listPaged lists a namespace ListPageSize objects at a time, handing each
+// page to each. (A continue token that expired ends in an error; callers
+// inside Eventually simply list again.)
+func listPaged[L any, PL interface {
+	*L
+	client.ObjectList
+}](ctx context.Context, c client.Reader, ns string, each func(PL)) error {
+	cont := ""
+	for {
+		page := PL(new(L))
+		if err := c.List(ctx, page, client.InNamespace(ns), client.Limit(ListPageSize), client.Continue(cont)); err != nil {
+			return err
+		}
+		each(page)
+		if cont = page.GetContinue(); cont == "" {
+			return nil
 		}
 	}
-	for i := range skus.Items {
-		in.SKUs = append(in.SKUs, &skus.Items[i])
-	}
-	for i := range groups.Items {
-		in.Groups = append(in.Groups, &groups.Items[i])
-	}
-	for i := range users.Items {
-		in.Users = append(in.Users, &users.Items[i])
-	}
-	return in, nil
 }
 
 // Unplanned names the licensing objects of a namespace whose status is not
