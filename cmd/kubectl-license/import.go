@@ -40,8 +40,8 @@ type importOptions struct {
 func newImportCommand(e *env) *cobra.Command {
 	o := &importOptions{}
 	cmd := &cobra.Command{
-		Use:   "import FILE.csv [-n NAMESPACE] [--mode add|replace|remove] [--apply [--dry-run=server] [--concurrency N]] [--skip-invalid] [--tenant NAME] [-o yaml|json|name|...]",
-		Short: "Bulk-assign licenses from the admin center's CSV export or an admin-center style CSV file",
+		Use:   "import (FILE.csv | --from-graph --tenant-id ID) [-n NAMESPACE] [--mode add|replace|remove] [--apply [--dry-run=server] [--concurrency N]] [--skip-invalid] [--tenant NAME] [-o yaml|json|name|...]",
+		Short: "Bulk-assign licenses from the admin center's CSV export, or onboard a tenant from Microsoft Graph (--from-graph)",
 		Long: `Read a CSV file naming, per row, a user and licenses, as the Microsoft 365
 admin center writes them:
 
@@ -101,7 +101,7 @@ replace, a user with an invalid row is skipped entirely).`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.graph.fromGraph {
-				return e.runGraphImport(cmd, o.graph, o.out, o.skipInvalid, o.apply)
+				return e.runGraphImport(cmd, o.graph, o.out, o.skipInvalid, o.apply || o.dryRun != dryRunNone)
 			}
 			return e.runImport(cmd, o, args[0])
 		},

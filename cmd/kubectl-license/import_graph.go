@@ -66,7 +66,7 @@ on standard error and in the output; the exit status is then 1 unless
 
 func (e *env) runGraphImport(cmd *cobra.Command, o graphImportOptions, out *outputFlags, skipInvalid, apply bool) error {
 	if apply {
-		return usageErrorf("--from-graph prints manifests for a GitOps repository; --apply is for CSV files")
+		return usageErrorf("--from-graph prints manifests for a GitOps repository; --apply and --dry-run are for CSV files: commit the output, or kubectl apply it")
 	}
 	if err := out.validate(); err != nil {
 		return err

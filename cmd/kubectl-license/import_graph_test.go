@@ -61,6 +61,14 @@ func TestImportFromGraph(t *testing.T) {
 	if r.code != exitUsage {
 		t.Errorf("--from-graph with a file: exit %d, want %d", r.code, exitUsage)
 	}
+	// Writing is for CSV files: --dry-run=server would otherwise be ignored
+	// (it implies --apply) and the import would go on to read Graph.
+	for _, write := range []string{"--apply", "--dry-run=server", "--dry-run=client"} {
+		r = runPlugin(t, nil, "", append(args, write)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "--apply and --dry-run are for CSV files") {
+			t.Errorf("--from-graph %s: exit %d, want %d\n%s", write, r.code, exitUsage, r.stderr)
+		}
+	}
 	r = runPlugin(t, nil, "", "import", "--from-graph", "--client-id", s.ClientID, "--tenant-id", "")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "--tenant-id") {
 		t.Errorf("without a tenant: exit %d\n%s", r.code, r.stderr)

@@ -122,7 +122,9 @@ func (r *ImportRows) Label(col string) string {
 }
 
 // ImportSource is where the rows of an import come from: a CSV file
-// (CSVSource), or another directory export. Rows returns the valid rows
+// (CSVSource) or another file-like export. (`import --from-graph` reads
+// Microsoft Graph into whole manifests instead: cmd/kubectl-license/
+// import_graph.go.) Rows returns the valid rows
 // and a Problem per invalid row; an error makes the whole source unusable
 // (wrap ErrInvalidCSV for a malformed source, exit 1; anything else, such
 // as a file that cannot be read, exits 2).

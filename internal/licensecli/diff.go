@@ -23,8 +23,9 @@ const (
 	LosesSeat ChangeKind = "LosesSeat"
 	// StartsWaiting: the license enters Error with reason InsufficientSeats.
 	StartsWaiting ChangeKind = "StartsWaiting"
-	// StopsWaiting: a waiting license stops waiting without getting a seat
-	// (no longer requested, or another error).
+	// StopsWaiting: a waiting license is no longer requested (a waiting
+	// license that fails for another reason instead is ReasonChanged: a new
+	// error is not hidden as the end of a wait).
 	StopsWaiting ChangeKind = "StopsWaiting"
 	// ReasonChanged: the license's error appears, disappears or changes
 	// reason (neither Active nor waiting before and after).
@@ -301,6 +302,8 @@ func classify(o, n *licv1.LicenseStatus) (ChangeKind, bool) {
 		return ServicesOn, true
 	case !oWait && nWait:
 		return StartsWaiting, true
+	case oWait && !nWait && n != nil && n.State == licv1.LicenseStateError:
+		return ReasonChanged, true
 	case oWait && !nWait:
 		return StopsWaiting, true
 	case outcome(o) != outcome(n):

@@ -33,7 +33,7 @@ func TestClassify(t *testing.T) {
 		{"new and waiting", nil, wait, StartsWaiting, true},
 		{"error turns into waiting", st("Error", "SkuNotFound"), wait, StartsWaiting, true},
 		{"no longer requested while waiting", wait, nil, StopsWaiting, true},
-		{"waiting turns into another error", wait, st("Error", "SkuNotFound"), StopsWaiting, true},
+		{"waiting turns into another error", wait, st("Error", "SkuNotFound"), ReasonChanged, true},
 		{"new error", nil, st("Error", "SkuNotFound"), ReasonChanged, true},
 		{"other error", st("Error", "SkuNotFound"), st("Error", "UnknownServicePlan"), ReasonChanged, true},
 		{"error gone with the request", st("Error", "SkuNotFound"), nil, ReasonChanged, true},
