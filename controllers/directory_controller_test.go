@@ -26,6 +26,7 @@ import (
 	"github.com/licenseops/license-operator/controllers"
 	"github.com/licenseops/license-operator/internal/graph/graphtest"
 	"github.com/licenseops/license-operator/internal/licensecli"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 // The directory suite runs the directory controller in its own manager
@@ -227,6 +228,8 @@ var _ = Describe("DirectoryConnection", func() {
 			Expect(syncedMessage(ns, "ben")).To(ContainSubstring("missing SPE_E3 (Entra gives it only through group " + graphtest.ID("group", "All Staff")))
 			Expect(synced(ns, "dan")()).To(Equal("False/Drifted"))
 			Expect(syncedMessage(ns, "dan")).To(ContainSubstring("extra SPE_E3"))
+			// Fails if Observe wrote; the sync it checks ran (Ready
+			// SyncSucceeded with 4 users compared, 2 drifted).
 			Expect(s.Writes()).To(BeEmpty(), "Observe wrote to Entra")
 			// Synced was added next to the tenant controller's conditions.
 			Expect(condition(getUser(ns, "ann")().Status.Conditions, licv1.ConditionReady)).To(Equal("True/AllLicensesActive"))
@@ -265,6 +268,8 @@ var _ = Describe("DirectoryConnection", func() {
 			Expect(stop.HeldLicenses).To(BeEquivalentTo(4))
 			Expect(stop.Percent).To(BeEquivalentTo(50))
 			Expect(stop.Examples).To(Equal([]string{"ann@contoso.com: remove POWER_BI_PRO", "dan@contoso.com: remove SPE_E3"}))
+			// Fails if the stopped Enforce sync wrote anyway; the sync ran
+			// and planned the removals (the safety stop above names them).
 			Expect(s.Writes()).To(BeEmpty())
 		})
 
@@ -305,12 +310,12 @@ var _ = Describe("DirectoryConnection", func() {
 		s.Exclusive("EXCHANGE_S_ENTERPRISE", "EXCHANGE_S_STANDARD")
 		s.AddUser("mx@contoso.com", "DE", graphtest.License{Sku: "SPE_E3"})
 		ns := newTenant()
-		create(sku(ns, "e3", "SPE_E3", 10, plan("EXCHANGE_S_ENTERPRISE")), sku(ns, "exs", "EXCHANGESTANDARD", 10, plan("EXCHANGE_S_STANDARD")))
-		create(user(ns, "mx", "DE", "e3", "exs"))
+		create(harness.Sku(ns, "e3", "SPE_E3", 10, plan("EXCHANGE_S_ENTERPRISE")), harness.Sku(ns, "exs", "EXCHANGESTANDARD", 10, plan("EXCHANGE_S_STANDARD")))
+		create(harness.User(ns, "mx", "DE", "e3", "exs"))
 		for i := 1; i <= 3; i++ {
 			name := fmt.Sprintf("u%d", i)
 			s.AddUser(name+"@contoso.com", "DE")
-			create(user(ns, name, "DE", "e3"))
+			create(harness.User(ns, name, "DE", "e3"))
 		}
 		Eventually(converged(ns)).Should(BeTrue())
 		credentialSecret(ns, s)
@@ -357,12 +362,12 @@ var _ = Describe("DirectoryConnection", func() {
 		DeferCleanup(s.Close)
 		s.AddSku("SPE_E3", 100, "EXCHANGE_S_ENTERPRISE", "SWAY")
 		ns := newTenant()
-		create(sku(ns, "e3", "SPE_E3", 100, plan("EXCHANGE_S_ENTERPRISE"), plan("SWAY")))
+		create(harness.Sku(ns, "e3", "SPE_E3", 100, plan("EXCHANGE_S_ENTERPRISE"), plan("SWAY")))
 		const users = 40
 		for i := range users {
 			name := fmt.Sprintf("u%02d", i)
 			s.AddUser(name+"@contoso.com", "DE")
-			u := user(ns, name, "DE")
+			u := harness.User(ns, name, "DE")
 			u.Spec.Licenses = []licv1.LicenseAssignment{{SKU: "e3", DisabledPlans: []string{"SWAY"}}}
 			create(u)
 		}

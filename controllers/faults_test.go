@@ -9,7 +9,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	dto "github.com/prometheus/client_model/go"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -19,7 +18,7 @@ import (
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 	"github.com/licenseops/license-operator/controllers"
-	"github.com/licenseops/license-operator/test/envtestutil"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 // faultKind is what the fault-injecting client does with a status write.
@@ -121,36 +120,43 @@ func withFaults(body func(fc *faultyClient)) {
 	body(fc)
 }
 
+// gathered is the process's metrics registry (every manager of the suite
+// registers there).
+func gathered() harness.Metrics {
+	fams, err := metrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	return harness.FromFamilies(fams)
+}
+
 // counterValue sums a counter of the process's metrics registry over the
 // series whose labels include match.
 func counterValue(name string, match map[string]string) float64 {
-	fams, err := metrics.Registry.Gather()
-	Expect(err).NotTo(HaveOccurred())
-	sum := 0.0
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.Metric {
-			if labelsInclude(m.Label, match) {
-				sum += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return sum
+	return gathered().Counter(name, match)
 }
 
-func labelsInclude(labels []*dto.LabelPair, match map[string]string) bool {
-	for k, v := range match {
-		found := false
-		for _, l := range labels {
-			found = found || (l.GetName() == k && l.GetValue() == v)
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
+// gaugeValue sums a gauge over the series whose labels include match.
+func gaugeValue(name string, match map[string]string) float64 {
+	return gathered().Gauge(name, match)
+}
+
+// plans counts the plans of a tenant since the process started, by any
+// manager of the suite (license_operator_plan_duration_seconds' count).
+func plans(ns string) uint64 {
+	return gathered().HistogramCount("license_operator_plan_duration_seconds", map[string]string{"namespace": ns})
+}
+
+// planned waits until the running manager has planned ns again (its plan
+// count passed since) and finished the reconcile that planned it (no
+// reconcile in progress), so the writes of that plan, if any, were made.
+// A spec asserting "nothing written" calls it first: without it, a manager
+// that never reconciles would pass.
+func planned(ns string, since uint64) {
+	Eventually(func() uint64 { return plans(ns) }).WithTimeout(3*time.Minute).
+		Should(BeNumerically(">", since), "the manager never planned tenant %s", ns)
+	Eventually(func() float64 {
+		return gaugeValue("controller_runtime_active_workers", map[string]string{"controller": "tenant"})
+	}).
+		WithTimeout(3*time.Minute).Should(BeZero(), "a tenant reconcile is still running")
 }
 
 // eventReasons lists "<regarding name>/<reason>" of the events of a namespace.
@@ -181,14 +187,14 @@ var _ = Describe("Write faults", func() {
 				}
 			}
 			fc.set("u11", reject, -1)
-			create(sku(ns, "a", "SKU_A", 5), sku(ns, "b", "SKU_B", 100), group(ns, "staff", 0, upns, "a", "b"))
+			create(harness.Sku(ns, "a", "SKU_A", 5), harness.Sku(ns, "b", "SKU_B", 100), harness.Group(ns, "staff", 0, upns, "a", "b"))
 			for i := range 12 {
-				create(user(ns, fmt.Sprintf("u%02d", i), "DE"))
+				create(harness.User(ns, fmt.Sprintf("u%02d", i), "DE"))
 			}
 
 			By("everything but the refused user converges")
 			Eventually(func() []string {
-				unplanned, err := envtestutil.Unplanned(ctx, k8sClient, ns)
+				unplanned, err := harness.Unplanned(ctx, k8sClient, ns)
 				Expect(err).NotTo(HaveOccurred())
 				return unplanned
 			}).Should(ConsistOf(HavePrefix("user/u11 ")))
@@ -209,7 +215,7 @@ var _ = Describe("Write faults", func() {
 			fc.clear("u11")
 			Eventually(converged(ns)).Should(BeTrue())
 			Eventually(func() int64 { return getSku(ns, "a")().Status.Assigned }).Should(BeEquivalentTo(5))
-			w.stop()
+			w.stop(ns)
 			Expect(coldPlanChanges(ns)).To(BeEmpty())
 		})
 	})
@@ -220,8 +226,8 @@ var _ = Describe("Write faults", func() {
 			writePanics := counterValue("license_operator_panics_recovered_total", map[string]string{"in": "write"})
 			ns, other := newTenant(), newTenant()
 			fc.set("ann", panicking, 2)
-			create(sku(ns, "e3", "SPE_E3", 5), user(ns, "ann", "DE", "e3"), user(ns, "bob", "DE", "e3"))
-			create(sku(other, "e3", "SPE_E3", 5), user(other, "cid", "DE", "e3"))
+			create(harness.Sku(ns, "e3", "SPE_E3", 5), harness.User(ns, "ann", "DE", "e3"), harness.User(ns, "bob", "DE", "e3"))
+			create(harness.Sku(other, "e3", "SPE_E3", 5), harness.User(other, "cid", "DE", "e3"))
 
 			Eventually(converged(other)).Should(BeTrue(), "another tenant is not affected")
 			Eventually(converged(ns)).Should(BeTrue(), "the panicking tenant is retried and converges once the panics stop")
@@ -231,6 +237,7 @@ var _ = Describe("Write faults", func() {
 			Expect(counterValue("license_operator_panics_recovered_total", map[string]string{"in": "write"}) - writePanics).To(BeEquivalentTo(2))
 			// Events about a Namespace are stored in "default".
 			Eventually(func() []string { return eventReasons("default") }).Should(ContainElement(ns + "/" + controllers.EventReconcilePanic))
+			// Fails if the recovered panics stopped the manager (done closed).
 			Consistently(manager.done, time.Second).ShouldNot(BeClosed(), "the manager is still running")
 		})
 	})

@@ -6,17 +6,22 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 	"github.com/licenseops/license-operator/test/envtestutil"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 func newTenant() string {
@@ -25,39 +30,23 @@ func newTenant() string {
 	return ns.Name
 }
 
-func sku(ns, name, part string, seats int64, plans ...licv1.ServicePlan) *licv1.LicenseSku {
-	return &licv1.LicenseSku{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: licv1.LicenseSkuSpec{
-			SkuPartNumber: part,
-			Subscriptions: []licv1.Subscription{{Name: "main", Seats: seats}},
-			ServicePlans:  plans,
-		},
-	}
-}
-
 func plan(name string) licv1.ServicePlan { return licv1.ServicePlan{Name: name} }
 
-func group(ns, name string, priority int32, members []string, skus ...string) *licv1.LicenseGroup {
-	g := &licv1.LicenseGroup{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec:       licv1.LicenseGroupSpec{Members: members, Priority: priority},
-	}
-	for _, s := range skus {
-		g.Spec.Licenses = append(g.Spec.Licenses, licv1.LicenseAssignment{SKU: s})
-	}
-	return g
-}
-
-func user(ns, name, location string, direct ...string) *licv1.UserLicense {
-	u := &licv1.UserLicense{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec:       licv1.UserLicenseSpec{UserPrincipalName: name + "@contoso.com", UsageLocation: location},
-	}
-	for _, s := range direct {
-		u.Spec.Licenses = append(u.Spec.Licenses, licv1.LicenseAssignment{SKU: s})
-	}
-	return u
+// change reads obj again, applies mutate and updates it, retrying on
+// conflicts (the controller's status writes move resourceVersion too, so a
+// read-modify-write races with them on a busy machine). It returns the
+// updated object.
+func change[T client.Object](obj T, mutate func(T)) T {
+	GinkgoHelper()
+	backoff := wait.Backoff{Steps: 30, Duration: 20 * time.Millisecond, Factor: 1.5, Cap: 2 * time.Second}
+	Expect(retry.RetryOnConflict(backoff, func() error {
+		if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		mutate(obj)
+		return k8sClient.Update(ctx, obj)
+	})).To(Succeed())
+	return obj
 }
 
 func create(objs ...client.Object) {
@@ -135,7 +124,7 @@ func condition(conds []metav1.Condition, t string) string {
 // its current generation.
 func converged(ns string) func() bool {
 	return func() bool {
-		unplanned, err := envtestutil.Unplanned(ctx, k8sClient, ns)
+		unplanned, err := harness.Unplanned(ctx, k8sClient, ns)
 		return err == nil && len(unplanned) == 0
 	}
 }
@@ -170,7 +159,7 @@ func applySamples(ns string) {
 // coldPlanChanges names the objects a freshly started manager would still
 // change: none, when the controller converged where the planner says.
 func coldPlanChanges(ns string) []string {
-	changed, err := envtestutil.ColdPlanChanges(ctx, k8sClient, ns)
+	changed, err := harness.ColdPlanChanges(ctx, k8sClient, ns)
 	Expect(err).NotTo(HaveOccurred())
 	return changed
 }

@@ -113,6 +113,15 @@ func init() {
 	metrics.Registry.MustRegister(skuSeats, skuAssigned, skuRequested, skuWaiting, skuOldestWaiting, skuOverallocated, skuDisabled,
 		assignmentErrors, planDuration, statusWrites, statusWriteDuration, eventsQueued, eventsDropped, buildInfo,
 		statusRetriesPending, releaseSteps, grantsHeldBack, planYields, panicsRecovered)
+	// Counters by a fixed set of reasons start at zero, so that rate() and
+	// increase() see their first event and the series are documented by a
+	// scrape of a fresh manager (docs/metrics.md is checked against one).
+	for _, reason := range []yieldReason{yieldChanged, yieldFairness} {
+		planYields.WithLabelValues(string(reason))
+	}
+	for _, in := range []string{"plan", "write", "reconcile", "event_lane"} {
+		panicsRecovered.WithLabelValues(in)
+	}
 	v := version.Get()
 	buildInfo.WithLabelValues(v.Version, v.Commit, v.GoVersion).Set(1)
 }

@@ -1,11 +1,11 @@
 package controllers_test
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 func trueKeys(m map[string]bool) []string {
@@ -97,51 +98,48 @@ var _ = Describe("Seat invariant under random churn", func() {
 		}
 		ns := newTenant()
 		// The watcher, started on the empty namespace: every UserLicense status
-		// the API server publishes, in order.
+		// the API server publishes, in order, with no gap (else the replay
+		// below is void and the spec fails on it).
 		wc, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
 		Expect(err).NotTo(HaveOccurred())
-		wctx, wcancel := context.WithCancel(ctx)
-		defer wcancel()
-		w, err := wc.Watch(wctx, &licv1.UserLicenseList{}, client.InNamespace(ns))
+		var (
+			eventsMu sync.Mutex
+			events   []userEvent
+		)
+		follower, err := harness.Follow(ctx, wc, &licv1.UserLicenseList{}, ns, func(ev harness.Event) {
+			defer GinkgoRecover()
+			u := ev.Object.(*licv1.UserLicense)
+			active := map[string]bool{}
+			if ev.Type != watch.Deleted {
+				for _, l := range u.Status.Licenses {
+					if l.State == licv1.LicenseStateActive {
+						active[l.SKU] = true
+					}
+				}
+			}
+			eventsMu.Lock()
+			defer eventsMu.Unlock()
+			events = append(events, userEvent{rv: mustRV(u.ResourceVersion), user: u.Name, active: active})
+		})
 		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _ = follower.Stop() })
 		rng := rand.New(rand.NewPCG(42, 7))
 		caps := map[string]capacityLog{}
 		skuNames := []string{"e3", "p1", "bi"}
 		for _, s := range skuNames {
-			create(sku(ns, s, "PART_"+s, 3))
+			create(harness.Sku(ns, s, "PART_"+s, 3))
 		}
 		var upns []string
 		for i := range 12 {
 			name := fmt.Sprintf("u%02d", i)
-			create(user(ns, name, "DE"))
+			create(harness.User(ns, name, "DE"))
 			upns = append(upns, name+"@contoso.com")
 		}
 		groups := []string{"g1", "g2", "g3"}
 		for i, g := range groups {
-			create(group(ns, g, int32(i), upns[i*4:i*4+4], skuNames[i], skuNames[(i+1)%3]))
+			create(harness.Group(ns, g, int32(i), upns[i*4:i*4+4], skuNames[i], skuNames[(i+1)%3]))
 		}
 
-		var events []userEvent
-		watchDone := make(chan struct{})
-		go func() {
-			defer GinkgoRecover()
-			defer close(watchDone)
-			for ev := range w.ResultChan() {
-				u, ok := ev.Object.(*licv1.UserLicense)
-				if !ok {
-					continue
-				}
-				active := map[string]bool{}
-				if ev.Type != watch.Deleted {
-					for _, l := range u.Status.Licenses {
-						if l.State == licv1.LicenseStateActive {
-							active[l.SKU] = true
-						}
-					}
-				}
-				events = append(events, userEvent{rv: mustRV(u.ResourceVersion), user: u.Name, active: active})
-			}
-		}()
 		for _, s := range skuNames {
 			setSeats(ns, s, 3, caps)
 		}
@@ -183,9 +181,10 @@ var _ = Describe("Seat invariant under random churn", func() {
 			time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
 		}
 		Eventually(converged(ns), 2*time.Minute).Should(BeTrue())
-		time.Sleep(time.Second)
-		wcancel()
-		Eventually(watchDone).Should(BeClosed())
+		Expect(follower.SyncToNow(ctx, k8sClient, &licv1.UserLicenseList{}, ns)).To(Succeed(), "the watcher lost history: the replay would be void")
+		Expect(follower.Stop()).To(Succeed(), "the watcher lost history: the replay would be void")
+		eventsMu.Lock()
+		defer eventsMu.Unlock()
 
 		// Replay every observed status in the API server's order.
 		holders := map[string]map[string]bool{} // sku -> user -> holds

@@ -1,96 +1,54 @@
 package controllers_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
-	toolscache "k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 // seatWatcher follows every UserLicense of a namespace from a known
-// resourceVersion with client-go's RetryWatcher (it re-establishes broken
-// watches from the last resourceVersion it saw, so no version is lost), and
-// checks at every version that no SKU has more holders (Active or Disabled)
-// than its capacity. A gap in the history (410 Gone, an expired
-// resourceVersion) is recorded and fails the spec: the check would be void.
+// resourceVersion with the harness' Follower (client-go's RetryWatcher: it
+// re-establishes broken watches from the last resourceVersion it saw, so no
+// version is lost), and checks at every version that no SKU has more
+// holders (Active or Disabled) than its capacity. A gap in the history
+// (410 Gone, an expired resourceVersion, an ERROR event) fails the spec in
+// stop: the check would be void.
 type seatWatcher struct {
 	capacity map[string]int64
-	cancel   context.CancelFunc
-	done     chan struct{}
+	follower *harness.Follower
 
 	mu         sync.Mutex
 	holding    map[string]map[string]bool // user -> SKUs held
 	history    map[string][]string        // user -> held SKUs at each version ("a,b")
 	violations []string
-	gap        error
 	events     int
 }
 
 func watchSeats(ns string, capacity map[string]int64) *seatWatcher {
 	wc, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
-	var list licv1.UserLicenseList
-	Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
-	w := &seatWatcher{capacity: capacity, holding: map[string]map[string]bool{}, history: map[string][]string{}, done: make(chan struct{})}
-	for i := range list.Items {
-		w.observe(&list.Items[i], false)
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	w.cancel = cancel
-	lw := &toolscache.ListWatch{WatchFuncWithContext: func(c context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-		opts.AllowWatchBookmarks = true
-		wi, err := wc.Watch(c, &licv1.UserLicenseList{}, client.InNamespace(ns), &client.ListOptions{Raw: &opts})
-		if apierrors.IsGone(err) || apierrors.IsResourceExpired(err) {
-			w.lost(fmt.Errorf("watch from resourceVersion %s: %w", opts.ResourceVersion, err))
+	w := &seatWatcher{capacity: capacity, holding: map[string]map[string]bool{}, history: map[string][]string{}}
+	w.follower, err = harness.Follow(ctx, wc, &licv1.UserLicenseList{}, ns, func(ev harness.Event) {
+		u := ev.Object.(*licv1.UserLicense)
+		if ev.Type == watch.Deleted {
+			w.mu.Lock()
+			delete(w.holding, u.Name)
+			w.mu.Unlock()
+			return
 		}
-		return wi, err
-	}}
-	rw, err := watchtools.NewRetryWatcherWithContext(wctx, list.ResourceVersion, lw)
+		w.observe(u, !ev.Initial)
+	})
 	Expect(err).NotTo(HaveOccurred())
-	go func() {
-		defer GinkgoRecover()
-		defer close(w.done)
-		defer rw.Stop()
-		for ev := range rw.ResultChan() {
-			switch ev.Type {
-			case watch.Error:
-				w.lost(fmt.Errorf("watch error: %v", apierrors.FromObject(ev.Object)))
-				return
-			case watch.Added, watch.Modified:
-				if u, ok := ev.Object.(*licv1.UserLicense); ok {
-					w.observe(u, true)
-				}
-			case watch.Deleted:
-				if u, ok := ev.Object.(*licv1.UserLicense); ok {
-					w.mu.Lock()
-					delete(w.holding, u.Name)
-					w.mu.Unlock()
-				}
-			}
-		}
-	}()
 	return w
-}
-
-func (w *seatWatcher) lost(err error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.gap == nil {
-		w.gap = err
-	}
 }
 
 func (w *seatWatcher) observe(u *licv1.UserLicense, event bool) {
@@ -125,13 +83,13 @@ func (w *seatWatcher) observe(u *licv1.UserLicense, event bool) {
 	}
 }
 
-// stop ends the watch and fails the spec on a gap or a violation.
-func (w *seatWatcher) stop() {
-	w.cancel()
-	Eventually(w.done).Should(BeClosed())
+// stop waits until the history reached the namespace's last UserLicense
+// write, ends it, and fails the spec on a gap or a violation.
+func (w *seatWatcher) stop(ns string) {
+	Expect(w.follower.SyncToNow(ctx, k8sClient, &licv1.UserLicenseList{}, ns)).To(Succeed(), "the watcher lost history: the seat check is void")
+	Expect(w.follower.Stop()).To(Succeed(), "the watcher lost history: the seat check is void")
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	Expect(w.gap).NotTo(HaveOccurred(), "the watcher lost history: the seat check is void")
 	Expect(w.violations).To(BeEmpty(), "a reader saw more holders than capacity")
 }
 

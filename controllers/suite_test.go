@@ -18,7 +18,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -114,6 +113,7 @@ func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { r
 
 type runningManager struct {
 	counter *requestCounter
+	cache   cache.Cache // the informer cache the reconciler reads
 	cancel  context.CancelFunc
 	done    chan struct{}
 }
@@ -139,20 +139,17 @@ func startManagerWith(wrap func(client.Client) client.Client) *runningManager {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultTransform: controllers.CacheTransform()},
+		Cache:                  controllers.CacheOptions(),
 		Controller:             ctrlConfig(skipNameValidation),
 	})
 	Expect(err).NotTo(HaveOccurred())
-	c := mgr.GetClient()
-	if wrap != nil {
-		c = wrap(c)
-	}
-	r := &controllers.TenantReconciler{
-		Client:              c,
-		Recorder:            mgr.GetEventRecorder(controllers.ControllerName),
-		MaxConcurrentWrites: 16,
-	}
-	Expect(r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: 4})).To(Succeed())
+	_, err = controllers.Setup(mgr, controllers.Options{
+		MaxConcurrentTenants: 4,
+		MaxConcurrentWrites:  16,
+		RecordEvents:         true,
+		WrapClient:           wrap,
+	})
+	Expect(err).NotTo(HaveOccurred())
 
 	mctx, mcancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -161,5 +158,5 @@ func startManagerWith(wrap func(client.Client) client.Client) *runningManager {
 		defer close(done)
 		Expect(mgr.Start(mctx)).To(Succeed())
 	}()
-	return &runningManager{counter: counter, cancel: mcancel, done: done}
+	return &runningManager{counter: counter, cache: mgr.GetCache(), cancel: mcancel, done: done}
 }

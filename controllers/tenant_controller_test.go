@@ -10,10 +10,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 const (
@@ -78,9 +80,9 @@ var _ = Describe("Tenant controller", func() {
 
 	It("converges in any order: users and groups before their SKU", func() {
 		ns := newTenant()
-		create(user(ns, "ann", "DE"), group(ns, "staff", 0, []string{"ann@contoso.com"}, "e3"))
+		create(harness.User(ns, "ann", "DE"), harness.Group(ns, "staff", 0, []string{"ann@contoso.com"}, "e3"))
 		Eventually(licenseState(ns, "ann", "e3")).Should(Equal("Error/SkuNotFound"))
-		create(sku(ns, "e3", "SPE_E3", 1, plan("TEAMS1")))
+		create(harness.Sku(ns, "e3", "SPE_E3", 1, plan("TEAMS1")))
 		Eventually(licenseState(ns, "ann", "e3")).Should(Equal("Active"))
 		Eventually(func() string { return condition(getGroup(ns, "staff")().Status.Conditions, "Ready") }).
 			Should(Equal("True/AllLicensesActive"))
@@ -88,25 +90,21 @@ var _ = Describe("Tenant controller", func() {
 
 	It("gives a freed seat to the first waiting user, automatically", func() {
 		ns := newTenant()
-		create(sku(ns, "e3", "SPE_E3", 1),
-			group(ns, "staff", 0, []string{"ann@contoso.com", "bob@contoso.com", "cid@contoso.com"}, "e3"),
-			user(ns, "ann", "DE"), user(ns, "bob", "DE"), user(ns, "cid", "DE"))
+		create(harness.Sku(ns, "e3", "SPE_E3", 1),
+			harness.Group(ns, "staff", 0, []string{"ann@contoso.com", "bob@contoso.com", "cid@contoso.com"}, "e3"),
+			harness.User(ns, "ann", "DE"), harness.User(ns, "bob", "DE"), harness.User(ns, "cid", "DE"))
 		Eventually(converged(ns)).Should(BeTrue())
 		Expect(licenseState(ns, "ann", "e3")()).To(Equal("Active"))
 		Expect(licenseState(ns, "bob", "e3")()).To(Equal("Error/InsufficientSeats"))
 
 		By("removing the holder from the group")
-		g := getGroup(ns, "staff")()
-		g.Spec.Members = []string{"bob@contoso.com", "cid@contoso.com"}
-		Expect(k8sClient.Update(ctx, g)).To(Succeed())
+		change(getGroup(ns, "staff")(), func(g *licv1.LicenseGroup) { g.Spec.Members = []string{"bob@contoso.com", "cid@contoso.com"} })
 		Eventually(licenseState(ns, "ann", "e3")).Should(Equal(""))
 		Eventually(licenseState(ns, "bob", "e3")).Should(Equal("Active"))
 		Expect(licenseState(ns, "cid", "e3")()).To(Equal("Error/InsufficientSeats"))
 
 		By("raising the seats")
-		s := getSku(ns, "e3")()
-		s.Spec.Subscriptions[0].Seats = 2
-		Expect(k8sClient.Update(ctx, s)).To(Succeed())
+		change(getSku(ns, "e3")(), func(s *licv1.LicenseSku) { s.Spec.Subscriptions[0].Seats = 2 })
 		Eventually(licenseState(ns, "cid", "e3")).Should(Equal("Active"))
 		Eventually(func() string { return condition(getSku(ns, "e3")().Status.Conditions, "Ready") }).
 			Should(Equal("True/SeatsAvailable"))
@@ -114,25 +112,25 @@ var _ = Describe("Tenant controller", func() {
 
 	It("keeps holders when capacity drops below them: Overallocated, no new grants", func() {
 		ns := newTenant()
-		create(sku(ns, "e3", "SPE_E3", 2), group(ns, "staff", 0, []string{"ann@contoso.com", "bob@contoso.com"}, "e3"),
-			user(ns, "ann", "DE"), user(ns, "bob", "DE"))
+		create(harness.Sku(ns, "e3", "SPE_E3", 2), harness.Group(ns, "staff", 0, []string{"ann@contoso.com", "bob@contoso.com"}, "e3"),
+			harness.User(ns, "ann", "DE"), harness.User(ns, "bob", "DE"))
 		Eventually(licenseState(ns, "bob", "e3")).Should(Equal("Active"))
 
-		s := getSku(ns, "e3")()
-		s.Spec.Subscriptions[0].State = licv1.SubscriptionSuspended
-		s.Spec.Subscriptions = append(s.Spec.Subscriptions, licv1.Subscription{Name: "small", Seats: 1})
-		Expect(k8sClient.Update(ctx, s)).To(Succeed())
+		change(getSku(ns, "e3")(), func(s *licv1.LicenseSku) {
+			s.Spec.Subscriptions[0].State = licv1.SubscriptionSuspended
+			s.Spec.Subscriptions = append(s.Spec.Subscriptions, licv1.Subscription{Name: "small", Seats: 1})
+		})
 		Eventually(func() string { return condition(getSku(ns, "e3")().Status.Conditions, "Overallocated") }).
 			Should(Equal("True/Overallocated"))
 		Expect(licenseState(ns, "ann", "e3")()).To(Equal("Active"))
 		Expect(licenseState(ns, "bob", "e3")()).To(Equal("Active"))
 
 		By("a newcomer waits while the SKU is over capacity")
-		create(user(ns, "aaron", "DE"))
-		g := getGroup(ns, "staff")()
-		g.Spec.Members = append(g.Spec.Members, "aaron@contoso.com")
-		Expect(k8sClient.Update(ctx, g)).To(Succeed())
+		create(harness.User(ns, "aaron", "DE"))
+		change(getGroup(ns, "staff")(), func(g *licv1.LicenseGroup) { g.Spec.Members = append(g.Spec.Members, "aaron@contoso.com") })
 		Eventually(licenseState(ns, "aaron", "e3")).Should(Equal("Error/InsufficientSeats"))
+		// Fails if a plan after aaron's arrival (seen above: he waits) takes
+		// ann's seat.
 		Consistently(licenseState(ns, "ann", "e3"), 2*time.Second).Should(Equal("Active"))
 		Expect(licenseState(ns, "bob", "e3")()).To(Equal("Active"))
 	})
@@ -141,15 +139,13 @@ var _ = Describe("Tenant controller", func() {
 		ns := newTenant()
 		// Holders keep their seats, so the order of arrival would decide who
 		// holds them: start with no seat, let everyone queue, then buy two.
-		create(sku(ns, "bi", "POWER_BI_PRO", 0),
-			group(ns, "everyone", 0, []string{"amy@contoso.com", "bea@contoso.com", "cat@contoso.com"}, "bi"),
-			group(ns, "execs", 10, []string{"cat@contoso.com"}, "bi"),
-			user(ns, "amy", "DE"), user(ns, "bea", "DE"), user(ns, "zed", "DE", "bi"), user(ns, "cat", "DE"))
+		create(harness.Sku(ns, "bi", "POWER_BI_PRO", 0),
+			harness.Group(ns, "everyone", 0, []string{"amy@contoso.com", "bea@contoso.com", "cat@contoso.com"}, "bi"),
+			harness.Group(ns, "execs", 10, []string{"cat@contoso.com"}, "bi"),
+			harness.User(ns, "amy", "DE"), harness.User(ns, "bea", "DE"), harness.User(ns, "zed", "DE", "bi"), harness.User(ns, "cat", "DE"))
 		Eventually(converged(ns)).Should(BeTrue())
 		Eventually(func() int64 { return getSku(ns, "bi")().Status.Waiting }).Should(BeEquivalentTo(4))
-		s := getSku(ns, "bi")()
-		s.Spec.Subscriptions[0].Seats = 2
-		Expect(k8sClient.Update(ctx, s)).To(Succeed())
+		change(getSku(ns, "bi")(), func(s *licv1.LicenseSku) { s.Spec.Subscriptions[0].Seats = 2 })
 		Eventually(converged(ns)).Should(BeTrue())
 		Eventually(func() int64 { return getSku(ns, "bi")().Status.Assigned }).Should(BeEquivalentTo(2))
 		Expect(licenseState(ns, "zed", "bi")()).To(Equal("Active"), "direct first")
@@ -161,15 +157,15 @@ var _ = Describe("Tenant controller", func() {
 
 	It("reports conflicts, dependencies, locations and unknown plans per SKU, without blocking the others", func() {
 		ns := newTenant()
-		e3 := sku(ns, "e3", "SPE_E3", 10,
+		e3 := harness.Sku(ns, "e3", "SPE_E3", 10,
 			licv1.ServicePlan{Name: "EXCHANGE_S_ENTERPRISE", ConflictsWith: []string{"EXCHANGE_S_STANDARD"}},
 			licv1.ServicePlan{Name: "TEAMS1", UnavailableIn: []string{"CN"}})
-		p1 := sku(ns, "p1", "EXCHANGESTANDARD", 10, plan("EXCHANGE_S_STANDARD"))
-		addon := sku(ns, "addon", "ADDON", 10, licv1.ServicePlan{Name: "ADDON_PLAN", Requires: []string{"INTUNE_A"}})
+		p1 := harness.Sku(ns, "p1", "EXCHANGESTANDARD", 10, plan("EXCHANGE_S_STANDARD"))
+		addon := harness.Sku(ns, "addon", "ADDON", 10, licv1.ServicePlan{Name: "ADDON_PLAN", Requires: []string{"INTUNE_A"}})
 		create(e3, p1, addon,
-			user(ns, "ann", "DE", "e3"),
-			group(ns, "mail", 0, []string{"ann@contoso.com", "li@contoso.com"}, "p1", "addon"),
-			user(ns, "li", "CN", "e3"))
+			harness.User(ns, "ann", "DE", "e3"),
+			harness.Group(ns, "mail", 0, []string{"ann@contoso.com", "li@contoso.com"}, "p1", "addon"),
+			harness.User(ns, "li", "CN", "e3"))
 
 		Eventually(licenseState(ns, "ann", "p1")).Should(Equal("Error/MutuallyExclusivePlans"))
 		Expect(licenseState(ns, "ann", "e3")()).To(Equal("Active"), "the direct E3 outranks the group's P1")
@@ -178,24 +174,20 @@ var _ = Describe("Tenant controller", func() {
 		Expect(licenseState(ns, "li", "p1")()).To(Equal("Active"), "one SKU failing never blocks another")
 
 		By("disabling the prohibited plan: li's E3 now conflicts with the P1 li holds, and li keeps P1")
-		li := getUser(ns, "li")()
-		li.Spec.Licenses[0].DisabledPlans = []string{"TEAMS1"}
-		Expect(k8sClient.Update(ctx, li)).To(Succeed())
+		change(getUser(ns, "li")(), func(li *licv1.UserLicense) { li.Spec.Licenses[0].DisabledPlans = []string{"TEAMS1"} })
 		Eventually(licenseState(ns, "li", "e3")).Should(Equal("Error/MutuallyExclusivePlans"))
 		Expect(licenseState(ns, "li", "p1")()).To(Equal("Active"), "a held license is not taken away for a new one")
 		Expect(licenseOf(getUser(ns, "li")(), "e3").Message).To(ContainSubstring("which the user holds"))
 
 		By("naming a plan the SKU does not have")
-		li = getUser(ns, "li")()
-		li.Spec.Licenses[0].DisabledPlans = []string{"NO_SUCH_PLAN"}
-		Expect(k8sClient.Update(ctx, li)).To(Succeed())
+		change(getUser(ns, "li")(), func(li *licv1.UserLicense) { li.Spec.Licenses[0].DisabledPlans = []string{"NO_SUCH_PLAN"} })
 		Eventually(licenseState(ns, "li", "e3")).Should(Equal("Error/UnknownServicePlan"))
 		Expect(licenseOf(getUser(ns, "li")(), "e3").Message).To(ContainSubstring("NO_SUCH_PLAN"))
 	})
 
 	It("records the assignment history as events", func() {
 		ns := newTenant()
-		create(sku(ns, "e3", "SPE_E3", 1), user(ns, "ann", "DE", "e3"), user(ns, "bob", "DE", "e3"))
+		create(harness.Sku(ns, "e3", "SPE_E3", 1), harness.User(ns, "ann", "DE", "e3"), harness.User(ns, "bob", "DE", "e3"))
 		Eventually(converged(ns)).Should(BeTrue())
 		Eventually(func() map[string]string {
 			var list eventsv1.EventList
@@ -209,9 +201,7 @@ var _ = Describe("Tenant controller", func() {
 			HaveKeyWithValue("ann/LicenseAssigned", "Normal"),
 			HaveKeyWithValue("bob/LicenseAssignmentFailed", "Warning"),
 		))
-		u := getUser(ns, "ann")()
-		u.Spec.Licenses = nil
-		Expect(k8sClient.Update(ctx, u)).To(Succeed())
+		change(getUser(ns, "ann")(), func(u *licv1.UserLicense) { u.Spec.Licenses = nil })
 		Eventually(func() []string {
 			var list eventsv1.EventList
 			Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
@@ -225,14 +215,12 @@ var _ = Describe("Tenant controller", func() {
 
 	It("reports truthful kstatus: InProgress right after a spec change, Current once planned", func() {
 		ns := newTenant()
-		create(sku(ns, "e3", "SPE_E3", 5), user(ns, "ann", "DE", "e3"))
+		create(harness.Sku(ns, "e3", "SPE_E3", 5), harness.User(ns, "ann", "DE", "e3"))
 		Eventually(converged(ns)).Should(BeTrue())
 		Expect(kstatusOf(getUser(ns, "ann")())).To(Equal(status.CurrentStatus))
 		Expect(kstatusOf(getSku(ns, "e3")())).To(Equal(status.CurrentStatus))
 
-		u := getUser(ns, "ann")()
-		u.Spec.UsageLocation = "FR"
-		Expect(k8sClient.Update(ctx, u)).To(Succeed())
+		u := change(getUser(ns, "ann")(), func(u *licv1.UserLicense) { u.Spec.UsageLocation = "FR" })
 		Expect(kstatusOf(u)).To(Equal(status.InProgressStatus), "the update response carries the new generation, not yet observed")
 		Eventually(func() status.Status { return kstatusOf(getUser(ns, "ann")()) }).Should(Equal(status.CurrentStatus))
 	})
@@ -244,6 +232,19 @@ var _ = Describe("Tenant controller", func() {
 		// Let in-flight events of the convergence drain, then count.
 		time.Sleep(2 * time.Second)
 		before := manager.counter.mutations("licensing.licenseops.dev")
+		// A label no selector reads makes the manager plan the converged
+		// tenant again; the spec fails if that plan (or any after it) writes,
+		// and cannot pass without the plan: planned waits for it.
+		since := plans(ns)
+		Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			u := getUser(ns, firstUser(ns))()
+			if u.Labels == nil {
+				u.Labels = map[string]string{}
+			}
+			u.Labels["test.licenseops.dev/nudge"] = "1"
+			return k8sClient.Update(ctx, u)
+		})).To(Succeed())
+		planned(ns, since)
 		Consistently(func() int { return manager.counter.mutations("licensing.licenseops.dev") - before }, 5*time.Second, 250*time.Millisecond).
 			Should(BeZero())
 	})
@@ -256,12 +257,25 @@ var _ = Describe("Tenant controller", func() {
 		before := snapshot(ns)
 
 		manager.stop()
+		since := plans(ns)
 		manager = startManager()
-		// The new manager plans every tenant from a cold cache.
+		// The new manager plans every tenant from a cold cache. The spec
+		// fails if that plan writes anything or yields other statuses, and
+		// cannot pass without it: planned waits until the new manager
+		// planned this tenant and finished that reconcile.
+		planned(ns, since)
 		Consistently(func() int { return manager.counter.mutations("/") }, 5*time.Second, 250*time.Millisecond).Should(BeZero())
 		Expect(equality.Semantic.DeepEqual(snapshot(ns), before)).To(BeTrue(), "statuses changed across a restart")
 	})
 })
+
+// firstUser names a UserLicense of ns.
+func firstUser(ns string) string {
+	var users licv1.UserLicenseList
+	Expect(k8sClient.List(ctx, &users, client.InNamespace(ns))).To(Succeed())
+	Expect(users.Items).NotTo(BeEmpty())
+	return users.Items[0].Name
+}
 
 func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
 	for i := range conds {

@@ -9,6 +9,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 // Rule 12 on a real API server: a watcher that sees every version of every
@@ -29,18 +30,18 @@ var _ = Describe("Seat swaps", func() {
 		// Waiters sort before members, so a writer that does not order
 		// releases first launches their grants first.
 		var members, waiters []string
-		create(sku(ns, "a", "SKU_A", 20), sku(ns, "b", "SKU_B", 20))
+		create(harness.Sku(ns, "a", "SKU_A", 20), harness.Sku(ns, "b", "SKU_B", 20))
 		for i := range 20 {
 			m, w := fmt.Sprintf("old%02d", i), fmt.Sprintf("new%02d", i)
-			create(user(ns, m, "DE"), user(ns, w, "DE"))
+			create(harness.User(ns, m, "DE"), harness.User(ns, w, "DE"))
 			members, waiters = append(members, m+"@contoso.com"), append(waiters, w+"@contoso.com")
 		}
-		create(group(ns, "members", 0, members, "a"))
+		create(harness.Group(ns, "members", 0, members, "a"))
 		Eventually(converged(ns)).Should(BeTrue())
 		for i := range 20 {
 			Eventually(holds(ns, fmt.Sprintf("old%02d", i), "a")).Should(BeTrue())
 		}
-		create(group(ns, "waiters", 0, waiters, "a"))
+		create(harness.Group(ns, "waiters", 0, waiters, "a"))
 		Eventually(converged(ns)).Should(BeTrue())
 		Eventually(func() int64 { return getSku(ns, "a")().Status.Waiting }).Should(BeEquivalentTo(20))
 
@@ -55,14 +56,14 @@ var _ = Describe("Seat swaps", func() {
 			Eventually(holds(ns, fmt.Sprintf("old%02d", i), "b")).Should(BeTrue())
 		}
 		Eventually(converged(ns)).Should(BeTrue())
-		w.stop()
+		w.stop(ns)
 		Expect(w.seen()).To(BeNumerically(">=", 40), "the watcher must see every member and waiter change")
 		Expect(coldPlanChanges(ns)).To(BeEmpty())
 	})
 
 	It("two users swapping their only seats are each written twice, releases first", func() {
 		ns := newTenant()
-		create(sku(ns, "a", "SKU_A", 1), sku(ns, "b", "SKU_B", 1), user(ns, "ann", "DE", "a"), user(ns, "bob", "DE", "b"))
+		create(harness.Sku(ns, "a", "SKU_A", 1), harness.Sku(ns, "b", "SKU_B", 1), harness.User(ns, "ann", "DE", "a"), harness.User(ns, "bob", "DE", "b"))
 		Eventually(holds(ns, "ann", "a")).Should(BeTrue())
 		Eventually(holds(ns, "bob", "b")).Should(BeTrue())
 		Eventually(converged(ns)).Should(BeTrue())
@@ -82,7 +83,7 @@ var _ = Describe("Seat swaps", func() {
 		Eventually(holds(ns, "ann", "b")).Should(BeTrue())
 		Eventually(holds(ns, "bob", "a")).Should(BeTrue())
 		Eventually(converged(ns)).Should(BeTrue())
-		w.stop()
+		w.stop(ns)
 		// Each one's history: the old seat, nothing (the release step), the
 		// new seat.
 		Expect(w.heldHistory("ann")).To(Equal([]string{"a", "", "b"}))

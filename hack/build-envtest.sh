@@ -9,9 +9,10 @@
 # Usage: hack/build-envtest.sh [bin-dir]   (prints the asset directory last)
 set -euo pipefail
 
-K8S_VERSION="${ENVTEST_K8S_VERSION:-1.37.2}"
-ETCD_VERSION="${ENVTEST_ETCD_VERSION:-v3.6.16}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The version is written once, in the Makefile (which exports it to us).
+K8S_VERSION="${ENVTEST_K8S_VERSION:-$(sed -n 's/^ENVTEST_K8S_VERSION ?= *//p' "${ROOT}/Makefile")}"
+ETCD_VERSION="${ENVTEST_ETCD_VERSION:-v3.6.16}"
 BIN_DIR="${1:-${ROOT}/bin}"
 GOOS="$(go env GOOS)"
 GOARCH="$(go env GOARCH)"

@@ -19,7 +19,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
 
-ENVTEST_K8S_VERSION="${ENVTEST_K8S_VERSION:-1.37.2}"
+# The version is written once, in the Makefile.
+ENVTEST_K8S_VERSION="${ENVTEST_K8S_VERSION:-$(sed -n 's/^ENVTEST_K8S_VERSION ?= *//p' Makefile)}"
 ASSETS="${KUBEBUILDER_ASSETS:-${ROOT}/bin/k8s/${ENVTEST_K8S_VERSION}-$(go env GOOS)-$(go env GOARCH)}"
 KUBECTL_BIN="${ASSETS}/kubectl"
 MANAGER="${MANAGER:-${ROOT}/bin/manager}"

@@ -17,8 +17,6 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -120,15 +118,13 @@ func main() {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
-	cacheOpts := cache.Options{DefaultTransform: controllers.CacheTransform()}
-	if namespaces != "" {
-		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
-		for _, ns := range strings.Split(namespaces, ",") {
-			if ns = strings.TrimSpace(ns); ns != "" {
-				cacheOpts.DefaultNamespaces[ns] = cache.Config{}
-			}
+	var nsList []string
+	for _, ns := range strings.Split(namespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			nsList = append(nsList, ns)
 		}
 	}
+	cacheOpts := controllers.CacheOptions(nsList...)
 
 	cfg := ctrl.GetConfigOrDie()
 	if qps <= 0 {
@@ -160,23 +156,18 @@ func main() {
 		os.Exit(1)
 	}
 
-	r := &controllers.TenantReconciler{
-		Client:              controllers.InstrumentStatusWrites(mgr.GetClient()),
-		MaxConcurrentWrites: concurrentWrites,
-	}
-	if recordEvents {
-		r.Recorder = mgr.GetEventRecorder(controllers.ControllerName)
-		r.EventQPS, r.EventQPSWhileWriting, r.MaxQueuedEvents = eventQPS, eventQPSWriting, maxQueuedEvents
-	}
-	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: concurrentTenants}); err != nil {
-		setupLog.Error(err, "unable to set up controller", "controller", "tenant")
-		os.Exit(1)
-	}
-	// Microsoft Graph sync, opt-in per namespace by a DirectoryConnection (docs/microsoft-graph.md).
-	dr := &controllers.DirectoryReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder(controllers.DirectoryControllerName),
-		Connector: &controllers.GraphConnector{Client: mgr.GetClient(), SecretReader: mgr.GetAPIReader()}}
-	if err := dr.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: 2}); err != nil {
-		setupLog.Error(err, "unable to set up controller", "controller", "directory")
+	// The tenant controller and, opt-in per namespace by a
+	// DirectoryConnection, the Microsoft Graph sync (docs/microsoft-graph.md).
+	if _, err := controllers.Setup(mgr, controllers.Options{
+		MaxConcurrentTenants: concurrentTenants,
+		MaxConcurrentWrites:  concurrentWrites,
+		RecordEvents:         recordEvents,
+		EventQPS:             eventQPS,
+		EventQPSWhileWriting: eventQPSWriting,
+		MaxQueuedEvents:      maxQueuedEvents,
+		Directory:            true,
+	}); err != nil {
+		setupLog.Error(err, "unable to set up the controllers")
 		os.Exit(1)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -36,7 +36,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,22 +43,16 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -73,6 +66,7 @@ import (
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 	"github.com/licenseops/license-operator/test/envtestutil"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 const benchNS = "bench"
@@ -250,7 +244,7 @@ func runSize(n int) (*sizeResult, error) {
 		return nil, err
 	}
 	logf("N=%d: creating %d users for the floor", n, n)
-	if err := parallel(n, 64, func(i int) error {
+	if err := harness.Parallel(n, 64, func(i int) error {
 		return c.Create(ctx, floorUser("floor", i))
 	}); err != nil {
 		return nil, err
@@ -284,7 +278,7 @@ func runSize(n int) (*sizeResult, error) {
 	}
 	defer func() { mgr.stop() }()
 	profiles(mgr, fmt.Sprintf("cold-%d", n))
-	if err := waitFor(10*time.Minute, func() bool { return tr.converged(ctx, c, objects) }); err != nil {
+	if err := harness.WaitFor(10*time.Minute, func() bool { return tr.converged(ctx, c, objects) }); err != nil {
 		return nil, fmt.Errorf("cold convergence: %w", err)
 	}
 	res.cold = time.Since(start)
@@ -293,9 +287,9 @@ func runSize(n int) (*sizeResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.amplification = m.counter("license_operator_status_writes_total", nil) / float64(objects)
-	logf("N=%d: %d plans, %.0f status writes (%.0f conflicts)", n, m.histogramCount("license_operator_plan_duration_seconds"),
-		m.counter("license_operator_status_writes_total", nil), m.counter("license_operator_status_writes_total", map[string]string{"result": "conflict"}))
+	res.amplification = m.Counter("license_operator_status_writes_total", nil) / float64(objects)
+	logf("N=%d: %d plans, %.0f status writes (%.0f conflicts)", n, m.HistogramCount("license_operator_plan_duration_seconds", nil),
+		m.Counter("license_operator_status_writes_total", nil), m.Counter("license_operator_status_writes_total", map[string]string{"result": "conflict"}))
 
 	// Idle, once the events of the convergence are flushed: the recorder
 	// posts them asynchronously after the statuses are written.
@@ -312,7 +306,7 @@ func runSize(n int) (*sizeResult, error) {
 		return nil, err
 	}
 	logf("N=%d: events posted %v after convergence: %d in the namespace, %.0f dropped by the manager", n,
-		time.Since(settle).Round(time.Millisecond), len(evs.Items), m.counter("license_operator_events_dropped_total", nil))
+		time.Since(settle).Round(time.Millisecond), len(evs.Items), m.Counter("license_operator_events_dropped_total", nil))
 
 	// Floor: the same statuses, written by a bare client to the floor
 	// namespace's users, watched by the same tracker as the tenant (the
@@ -339,13 +333,13 @@ func runSize(n int) (*sizeResult, error) {
 	if m, err = mgr.metrics(); err != nil {
 		return nil, err
 	}
-	before := m.mutations()
+	before := m.Mutations()
 	logf("N=%d: idle for %v", n, *idleFlag)
 	time.Sleep(*idleFlag)
 	if m, err = mgr.metrics(); err != nil {
 		return nil, err
 	}
-	res.idleWrites = int(m.mutations() - before)
+	res.idleWrites = int(m.Mutations() - before)
 
 	// Restart: a new process plans everything from its cold cache.
 	mgr.stop()
@@ -353,9 +347,9 @@ func runSize(n int) (*sizeResult, error) {
 	if mgr, err = startManager(kubeconfig, benchNS); err != nil {
 		return nil, err
 	}
-	if err := waitFor(5*time.Minute, func() bool {
+	if err := harness.WaitFor(5*time.Minute, func() bool {
 		m, err := mgr.metrics()
-		return err == nil && m.histogramCount("license_operator_plan_duration_seconds") > 0
+		return err == nil && m.HistogramCount("license_operator_plan_duration_seconds", nil) > 0
 	}); err != nil {
 		return nil, fmt.Errorf("manager did not plan after restart: %w", err)
 	}
@@ -363,7 +357,7 @@ func runSize(n int) (*sizeResult, error) {
 	if m, err = mgr.metrics(); err != nil {
 		return nil, err
 	}
-	res.restartWrites = int(m.mutations())
+	res.restartWrites = int(m.Mutations())
 
 	// Memory, converged and idle, after a forced GC.
 	if res.heap, res.rss, err = mgr.memory(); err != nil {
@@ -382,8 +376,8 @@ func runSize(n int) (*sizeResult, error) {
 	res.fanout, res.p50, res.p99, err = fanout(ctx, c, tr, n, func() string {
 		s := sampleCPU(mgr.pid()).sub(cpu0).String()
 		if m, err := mgr.metrics(); err == nil {
-			s += fmt.Sprintf(", %d plans, %.0f status writes", m.histogramCount("license_operator_plan_duration_seconds")-m0.histogramCount("license_operator_plan_duration_seconds"),
-				m.counter("license_operator_status_writes_total", nil)-m0.counter("license_operator_status_writes_total", nil))
+			s += fmt.Sprintf(", %d plans, %.0f status writes", m.HistogramCount("license_operator_plan_duration_seconds", nil)-m0.HistogramCount("license_operator_plan_duration_seconds", nil),
+				m.Counter("license_operator_status_writes_total", nil)-m0.Counter("license_operator_status_writes_total", nil))
 		}
 		return s
 	})
@@ -430,7 +424,7 @@ func floorWrite(ctx context.Context, c client.Client, users []licv1.UserLicense,
 		u.Status = st
 	}
 	start := time.Now()
-	err := parallel(len(users), workers, func(i int) error {
+	err := harness.Parallel(len(users), workers, func(i int) error {
 		return c.Status().Update(ctx, &users[i])
 	})
 	return time.Since(start), err
@@ -498,7 +492,7 @@ func createTenant(ctx context.Context, c client.Client, ns string, n int) error 
 			},
 		}
 		if g < len(named) {
-			grp.Spec.Members = dedupe(named[g])
+			grp.Spec.Members = harness.Dedupe(named[g])
 		} else {
 			// Selector groups: label team=<k> of 40 teams, dept=<d> of 10.
 			k := g - len(named)
@@ -517,10 +511,10 @@ func createTenant(ctx context.Context, c client.Client, ns string, n int) error 
 			Licenses:       []licv1.LicenseAssignment{{SKU: "fan-a"}},
 		},
 	})
-	if err := parallel(len(objs), 32, func(i int) error { return c.Create(ctx, objs[i]) }); err != nil {
+	if err := harness.Parallel(len(objs), 32, func(i int) error { return c.Create(ctx, objs[i]) }); err != nil {
 		return err
 	}
-	return parallel(n, 64, func(i int) error {
+	return harness.Parallel(n, 64, func(i int) error {
 		u := &licv1.UserLicense{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: fmt.Sprintf("u%06d", i), Namespace: ns,
@@ -536,11 +530,6 @@ func createTenant(ctx context.Context, c client.Client, ns string, n int) error 
 }
 
 func upn(i int) string { return fmt.Sprintf("u%06d@contoso.com", i) }
-
-func dedupe(s []string) []string {
-	slices.Sort(s)
-	return slices.Compact(s)
-}
 
 // fanout swaps the fan-out group's SKU back and forth until -tries single
 // user changes have been timed, and returns the first fan-out's time.
@@ -793,7 +782,7 @@ func (t *tracker) converged(ctx context.Context, c client.Client, objects int) b
 	t.mu.Lock()
 	users := 0
 	for _, u := range t.users {
-		if envtestutil.Planned(u.Generation, u.Status.ObservedGeneration, u.Status.Conditions) {
+		if harness.Planned(u.Generation, u.Status.ObservedGeneration, u.Status.Conditions) {
 			users++
 		}
 	}
@@ -811,12 +800,12 @@ func (t *tracker) converged(ctx context.Context, c client.Client, objects int) b
 		return false
 	}
 	for _, s := range skus.Items {
-		if !envtestutil.Planned(s.Generation, s.Status.ObservedGeneration, s.Status.Conditions) {
+		if !harness.Planned(s.Generation, s.Status.ObservedGeneration, s.Status.Conditions) {
 			return false
 		}
 	}
 	for _, g := range groups.Items {
-		if !envtestutil.Planned(g.Generation, g.Status.ObservedGeneration, g.Status.Conditions) {
+		if !harness.Planned(g.Generation, g.Status.ObservedGeneration, g.Status.Conditions) {
 			return false
 		}
 	}
@@ -824,87 +813,44 @@ func (t *tracker) converged(ctx context.Context, c client.Client, objects int) b
 }
 
 // ---------------------------------------------------------------------------
-// The manager under test: the real binary, metrics over plain HTTP on
-// loopback, pprof for a forced GC before reading the heap.
+// The manager under test: the real binary (harness.Manager), metrics over
+// plain HTTP on loopback, pprof for a forced GC before reading the heap.
 
-type managerProc struct {
-	cmd     *exec.Cmd
-	metrics func() (metricSet, error)
-	pprof   string
-	done    chan struct{}
-}
-
-func freePort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
+type managerProc struct{ *harness.Manager }
 
 // startManager runs the manager on the given comma-separated namespaces
 // ("" for all).
 func startManager(kubeconfig, namespaces string) (*managerProc, error) {
-	metricsAddr, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	pprofAddr, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(*managerFlag,
-		"--kubeconfig="+kubeconfig,
-		"--namespaces="+namespaces,
-		"--metrics-bind-address="+metricsAddr, "--metrics-secure=false",
-		"--health-probe-bind-address=0",
-		"--pprof-bind-address="+pprofAddr,
-		fmt.Sprintf("--kube-api-qps=%g", *qpsFlag),
-		fmt.Sprintf("--max-concurrent-writes=%d", *writersFlag),
-		fmt.Sprintf("--record-events=%t", *eventsFlag),
-	)
-	cmd.Stdout = io.Discard
-	cmd.Stderr = io.Discard
+	var out io.Writer
 	if *verbose {
-		cmd.Stderr = os.Stderr
+		out = os.Stderr
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s (run 'make build' first): %w", *managerFlag, err)
+	m, err := harness.StartManager("manager", *managerFlag, harness.ManagerOptions{
+		Kubeconfig: kubeconfig,
+		Namespaces: namespaces,
+		Pprof:      true,
+		Args: []string{
+			fmt.Sprintf("--kube-api-qps=%g", *qpsFlag),
+			fmt.Sprintf("--max-concurrent-writes=%d", *writersFlag),
+			fmt.Sprintf("--record-events=%t", *eventsFlag),
+		},
+		Output: out,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w (run 'make build' first)", err)
 	}
-	p := &managerProc{cmd: cmd, pprof: pprofAddr, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	p.metrics = func() (metricSet, error) { return scrape("http://" + metricsAddr + "/metrics") }
-	if err := waitFor(time.Minute, func() bool { _, err := p.metrics(); return err == nil }); err != nil {
-		p.stop()
-		return nil, fmt.Errorf("manager metrics never came up: %w", err)
-	}
-	return p, nil
+	return &managerProc{m}, nil
 }
 
-func (p *managerProc) pid() int {
-	if p.cmd.Process == nil {
-		return 0
-	}
-	return p.cmd.Process.Pid
-}
+func (p *managerProc) metrics() (harness.Metrics, error) { return p.Metrics() }
 
-func (p *managerProc) stop() {
-	if p.cmd.Process == nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-p.done:
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
+func (p *managerProc) pid() int { return p.Pid() }
+
+func (p *managerProc) stop() { _ = p.Stop(20 * time.Second) }
 
 // memory forces a GC through pprof, then reads heap and RSS.
 func (p *managerProc) memory() (heap, rss float64, err error) {
-	resp, err := http.Get("http://" + p.pprof + "/debug/pprof/heap?gc=1")
+	resp, err := http.Get("http://" + p.PprofAddr + "/debug/pprof/heap?gc=1")
 	if err != nil {
 		return 0, 0, err
 	}
@@ -917,7 +863,7 @@ func (p *managerProc) memory() (heap, rss float64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	return m.gauge("go_memstats_heap_alloc_bytes"), m.gauge("process_resident_memory_bytes"), nil
+	return m.Gauge("go_memstats_heap_alloc_bytes", nil), m.Gauge("process_resident_memory_bytes", nil), nil
 }
 
 // profiles starts a CPU profile of the manager in the background when
@@ -928,7 +874,7 @@ func profiles(mgr *managerProc, name string) {
 	}
 	const seconds = "8"
 	go func() {
-		resp, err := http.Get("http://" + mgr.pprof + "/debug/pprof/profile?seconds=" + seconds)
+		resp, err := http.Get("http://" + mgr.PprofAddr + "/debug/pprof/profile?seconds=" + seconds)
 		if err != nil {
 			logf("profile: %v", err)
 			return
@@ -939,150 +885,21 @@ func profiles(mgr *managerProc, name string) {
 	}()
 }
 
-type metricSet map[string]*dto.MetricFamily
-
-func scrape(url string) (metricSet, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(bufio.NewReader(resp.Body))
-	return metricSet(fams), err
-}
-
-func (m metricSet) gauge(name string) float64 {
-	f := m[name]
-	if f == nil || len(f.Metric) == 0 {
-		return 0
-	}
-	if g := f.Metric[0].GetGauge(); g != nil {
-		return g.GetValue()
-	}
-	return f.Metric[0].GetUntyped().GetValue()
-}
-
-// counter sums a counter over the series whose labels include match.
-func (m metricSet) counter(name string, match map[string]string) float64 {
-	f := m[name]
-	if f == nil {
-		return 0
-	}
-	sum := 0.0
-	for _, s := range f.Metric {
-		if labelsMatch(s.Label, match) {
-			sum += s.GetCounter().GetValue()
-		}
-	}
-	return sum
-}
-
-func (m metricSet) histogramCount(name string) uint64 {
-	f := m[name]
-	if f == nil {
-		return 0
-	}
-	var n uint64
-	for _, s := range f.Metric {
-		n += s.GetHistogram().GetSampleCount()
-	}
-	return n
-}
-
-// mutations counts the manager's mutating API requests (client-go's own
-// request metric, by verb).
-func (m metricSet) mutations() float64 {
-	f := m["rest_client_requests_total"]
-	if f == nil {
-		return 0
-	}
-	sum := 0.0
-	for _, s := range f.Metric {
-		for _, l := range s.Label {
-			if l.GetName() == "method" && l.GetValue() != "GET" && l.GetValue() != "HEAD" {
-				sum += s.GetCounter().GetValue()
-			}
-		}
-	}
-	return sum
-}
-
-func labelsMatch(labels []*dto.LabelPair, match map[string]string) bool {
-	for k, v := range match {
-		found := false
-		for _, l := range labels {
-			if l.GetName() == k && l.GetValue() == v {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
 // ---------------------------------------------------------------------------
-
-func parallel(n, workers int, f func(i int) error) error {
-	var (
-		next  atomic.Int64
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := f(i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return first
-}
 
 // settled waits until the manager's mutating requests stay constant for 3s.
 func settled(mgr *managerProc) error {
 	last, stable := -1.0, time.Now()
-	return waitFor(5*time.Minute, func() bool {
+	return harness.WaitFor(5*time.Minute, func() bool {
 		m, err := mgr.metrics()
 		if err != nil {
 			return false
 		}
-		if cur := m.mutations(); cur != last {
+		if cur := m.Mutations(); cur != last {
 			last, stable = cur, time.Now()
 		}
 		return time.Since(stable) >= 3*time.Second
 	})
-}
-
-func waitFor(timeout time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return nil
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return fmt.Errorf("not within %v", timeout)
 }
 
 func report(rs []*sizeResult, figures []string) {

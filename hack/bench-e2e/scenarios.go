@@ -13,6 +13,7 @@ import (
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 	"github.com/licenseops/license-operator/controllers"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 // smallNS is the small tenant of the fairness scenario.
@@ -86,7 +87,7 @@ func runFair(k, n int) (time.Duration, error) {
 		return 0, err
 	}
 	defer mgr.stop()
-	if err := waitFor(10*time.Minute, func() bool { return small.converged(ctx, c, smallUsers+3) }); err != nil {
+	if err := harness.WaitFor(10*time.Minute, func() bool { return small.converged(ctx, c, smallUsers+3) }); err != nil {
 		return 0, fmt.Errorf("small tenant: %w", err)
 	}
 	logf("fair %dx%d: the small tenant converged %v after the start", k, n, time.Since(start).Round(time.Millisecond))
@@ -118,10 +119,10 @@ func runFair(k, n int) (time.Duration, error) {
 		return 0, err
 	}
 	logf("fair %dx%d: %d large tenants converged in %v, %s; %d plans, %.0f status writes, yields: %.0f to other tenants, %.0f to newer changes",
-		k, n, k, cold.Round(time.Millisecond), sampleCPU(mgr.pid()).sub(cpu0), m.histogramCount("license_operator_plan_duration_seconds"),
-		m.counter("license_operator_status_writes_total", nil),
-		m.counter("license_operator_plan_yields_total", map[string]string{"reason": "fairness"}),
-		m.counter("license_operator_plan_yields_total", map[string]string{"reason": "changed"}))
+		k, n, k, cold.Round(time.Millisecond), sampleCPU(mgr.pid()).sub(cpu0), m.HistogramCount("license_operator_plan_duration_seconds", nil),
+		m.Counter("license_operator_status_writes_total", nil),
+		m.Counter("license_operator_plan_yields_total", map[string]string{"reason": "fairness"}),
+		m.Counter("license_operator_plan_yields_total", map[string]string{"reason": "changed"}))
 	logf("fair %dx%d: the 10-user tenant's changes meanwhile: p50 %v, p99 %v, max %v over %d changes", k, n,
 		p50.Round(time.Millisecond), p99.Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond), len(lat))
 	return p99, nil
@@ -148,7 +149,7 @@ func createSmallTenant(ctx context.Context, c client.Client, ns string, n int) e
 			Spec:       licv1.UserLicenseSpec{UserPrincipalName: fmt.Sprintf("s%02d@small.example", i), UsageLocation: "DE"},
 		})
 	}
-	return parallel(len(objs), 8, func(i int) error { return c.Create(ctx, objs[i]) })
+	return harness.Parallel(len(objs), 8, func(i int) error { return c.Create(ctx, objs[i]) })
 }
 
 func benchSku(ns, name, part string, seats int64, plans int) *licv1.LicenseSku {
@@ -184,14 +185,14 @@ func runTenants(k, n int) (float64, error) {
 	ctx, c := context.Background(), cp.c
 
 	logf("tenants %dx%d: creating %d namespaces and %d objects", k, n, k, k*(n+6))
-	if err := parallel(k, 32, func(i int) error { return createNamespace(ctx, c, tenantName(i)) }); err != nil {
+	if err := harness.Parallel(k, 32, func(i int) error { return createNamespace(ctx, c, tenantName(i)) }); err != nil {
 		return 0, err
 	}
 	var objs []client.Object
 	for i := range k {
 		objs = append(objs, manyTenantObjects(tenantName(i), n)...)
 	}
-	if err := parallel(len(objs), 64, func(i int) error { return c.Create(ctx, objs[i]) }); err != nil {
+	if err := harness.Parallel(len(objs), 64, func(i int) error { return c.Create(ctx, objs[i]) }); err != nil {
 		return 0, err
 	}
 	objs = nil
@@ -209,7 +210,7 @@ func runTenants(k, n int) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := waitFor(30*time.Minute, func() bool { return tr.converged(ctx, c, total) }); err != nil {
+	if err := harness.WaitFor(30*time.Minute, func() bool { return tr.converged(ctx, c, total) }); err != nil {
 		mgr.stop()
 		return 0, fmt.Errorf("cold convergence: %w", err)
 	}
@@ -220,10 +221,10 @@ func runTenants(k, n int) (float64, error) {
 		return 0, err
 	}
 	logf("tenants %dx%d: cold convergence %v, %s; %d plans, %.0f status writes for %d objects (%.0f conflicts), %.0f yields to other tenants",
-		k, n, cold.Round(time.Millisecond), sampleCPU(mgr.pid()).sub(cpu0), m.histogramCount("license_operator_plan_duration_seconds"),
-		m.counter("license_operator_status_writes_total", nil), total,
-		m.counter("license_operator_status_writes_total", map[string]string{"result": "conflict"}),
-		m.counter("license_operator_plan_yields_total", map[string]string{"reason": "fairness"}))
+		k, n, cold.Round(time.Millisecond), sampleCPU(mgr.pid()).sub(cpu0), m.HistogramCount("license_operator_plan_duration_seconds", nil),
+		m.Counter("license_operator_status_writes_total", nil), total,
+		m.Counter("license_operator_status_writes_total", map[string]string{"result": "conflict"}),
+		m.Counter("license_operator_plan_yields_total", map[string]string{"reason": "fairness"}))
 	mgr.stop()
 
 	// The floor: the same statuses, written by a bare client.
@@ -332,7 +333,7 @@ func rewriteStatuses(ctx context.Context, c client.Client, objs []client.Object,
 	start := time.Now()
 	// The manager's field owner: another would add an entry to every
 	// object's managedFields and make each write larger than the manager's.
-	err := parallel(len(objs), workers, func(i int) error {
+	err := harness.Parallel(len(objs), workers, func(i int) error {
 		return c.Status().Update(ctx, objs[i], client.FieldOwner(controllers.ControllerName))
 	})
 	return time.Since(start), err

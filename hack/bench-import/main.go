@@ -24,8 +24,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,6 +38,7 @@ import (
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 	"github.com/licenseops/license-operator/test/envtestutil"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 func main() {
@@ -76,7 +75,8 @@ func run(plugin string, n, concurrency, rounds int, maxRatio float64) error {
 		return fmt.Errorf("starting the API server: %w", err)
 	}
 	defer func() { _ = env.Stop() }()
-	fmt.Printf("local kube-apiserver and etcd %s started in %s\n", envtestutil.K8sVersion, time.Since(start).Round(time.Millisecond))
+	k8sVersion, _ := envtestutil.K8sVersion()
+	fmt.Printf("local kube-apiserver and etcd %s started in %s\n", k8sVersion, time.Since(start).Round(time.Millisecond))
 
 	admin, err := env.AddUser(envtest.User{Name: "bench", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
@@ -188,38 +188,20 @@ func tenant(ctx context.Context, c client.Client, ns string) error {
 // concurrency writers.
 func bareApply(ctx context.Context, c client.Client, ns string, n, concurrency int) (time.Duration, error) {
 	start := time.Now()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, concurrency)
-	for range concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				u := &unstructured.Unstructured{Object: map[string]any{
-					"apiVersion": licv1.GroupVersion.String(),
-					"kind":       "UserLicense",
-					"metadata":   map[string]any{"name": name(i), "namespace": ns},
-					"spec": map[string]any{
-						"userPrincipalName": upn(i),
-						"usageLocation":     "US",
-						"licenses":          []any{map[string]any{"sku": "e3"}},
-					},
-				}}
-				if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("bench-bare")); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	err := harness.Parallel(n, concurrency, func(i int) error {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": licv1.GroupVersion.String(),
+			"kind":       "UserLicense",
+			"metadata":   map[string]any{"name": name(i), "namespace": ns},
+			"spec": map[string]any{
+				"userPrincipalName": upn(i),
+				"usageLocation":     "US",
+				"licenses":          []any{map[string]any{"sku": "e3"}},
+			},
+		}}
+		return c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner("bench-bare"))
+	})
+	if err != nil {
 		return 0, err
 	}
 	return time.Since(start), nil

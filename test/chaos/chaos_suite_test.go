@@ -6,13 +6,9 @@ package chaos
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -20,8 +16,6 @@ import (
 	"github.com/go-logr/logr"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -32,6 +26,7 @@ import (
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 	"github.com/licenseops/license-operator/test/envtestutil"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 var (
@@ -93,93 +88,35 @@ var _ = AfterSuite(func() {
 	}
 })
 
-// manager is one running manager process.
-type manager struct {
-	name    string
-	cmd     *exec.Cmd
-	metrics string
-	done    chan struct{}
-	log     *os.File
-}
+// manager is one running manager process (harness.Manager).
+type manager struct{ *harness.Manager }
 
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// startManager runs the manager binary for namespace ns.
+// startManager runs the manager binary for namespace ns. It returns at
+// once: the kill spec's random points include the manager's startup.
 func startManager(name, ns string, extra ...string) *manager {
-	m := &manager{name: name, metrics: freeAddr(), done: make(chan struct{})}
-	args := append([]string{
-		"--kubeconfig=" + kubeconfig,
-		"--namespaces=" + ns,
-		"--metrics-bind-address=" + m.metrics, "--metrics-secure=false",
-		"--health-probe-bind-address=0",
-		"--kube-api-qps=-1",
-	}, extra...)
-	m.cmd = exec.Command(managerBin, args...)
-	var err error
-	m.log, err = os.Create(filepath.Join(workDir, fmt.Sprintf("%s-%d.log", name, time.Now().UnixNano())))
+	m, err := harness.StartManager(name, managerBin, harness.ManagerOptions{
+		Kubeconfig: kubeconfig, Namespaces: ns, Args: extra, NoWait: true,
+	})
 	Expect(err).NotTo(HaveOccurred())
-	m.cmd.Stdout, m.cmd.Stderr = m.log, m.log
-	Expect(m.cmd.Start()).To(Succeed())
-	go func() { _ = m.cmd.Wait(); close(m.done) }()
-	return m
+	return &manager{m}
 }
 
-func (m *manager) kill() {
-	_ = m.cmd.Process.Signal(syscall.SIGKILL)
-	Eventually(m.done, 10*time.Second).Should(BeClosed())
-	m.log.Close()
-}
+func (m *manager) kill() { m.Kill() }
 
 func (m *manager) stop() {
-	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	Eventually(m.done, 30*time.Second).Should(BeClosed())
-	m.log.Close()
+	_ = m.Stop(30 * time.Second)
+	Expect(m.Alive()).To(BeFalse(), "%s did not stop", m.Name)
 }
 
-func (m *manager) alive() bool {
-	select {
-	case <-m.done:
-		return false
-	default:
-		return true
-	}
-}
+func (m *manager) alive() bool { return m.Alive() }
 
 // statusWrites is the manager's own count of successful status patches.
 func (m *manager) statusWrites() (float64, error) {
-	resp, err := http.Get("http://" + m.metrics + "/metrics")
+	ms, err := m.Metrics()
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	sum := 0.0
-	if f := fams["license_operator_status_writes_total"]; f != nil {
-		for _, s := range f.Metric {
-			for _, l := range s.Label {
-				if l.GetName() == "result" && l.GetValue() == "success" {
-					sum += s.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return sum, nil
+	return ms.Counter("license_operator_status_writes_total", map[string]string{"result": "success"}), nil
 }
 
-func (m *manager) logTail() string {
-	data, _ := os.ReadFile(m.log.Name())
-	lines := strings.Split(string(data), "\n")
-	if len(lines) > 30 {
-		lines = lines[len(lines)-30:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (m *manager) logTail() string { return m.LogTail(30) }

@@ -15,61 +15,70 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
-// holderWatch follows every UserLicense status of a tenant and records any
+// holderWatch follows every UserLicense status of a tenant, from the
+// resourceVersion of a list and with no gap (harness.Follow: a dropped watch
+// is resumed where it stopped; a lost range fails stop), and records any
 // seat a user loses after holding it. The specs using it never change the
 // tenant's objects while it runs, so no loss has a cause.
 type holderWatch struct {
+	follower *harness.Follower
 	mu       sync.Mutex
 	held     map[string]map[string]bool // user -> sku -> ever held
 	losses   []string
 	updates  int
-	stopFunc func()
 }
 
 func watchHolders(ns string) *holderWatch {
 	wc, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
-	w, err := wc.Watch(ctx, &licv1.UserLicenseList{}, client.InNamespace(ns))
-	Expect(err).NotTo(HaveOccurred())
-	h := &holderWatch{held: map[string]map[string]bool{}, stopFunc: w.Stop}
-	go func() {
-		for ev := range w.ResultChan() {
-			u, ok := ev.Object.(*licv1.UserLicense)
-			if !ok {
-				continue
-			}
-			h.mu.Lock()
+	h := &holderWatch{held: map[string]map[string]bool{}}
+	h.follower, err = harness.Follow(ctx, wc, &licv1.UserLicenseList{}, ns, func(ev harness.Event) {
+		u := ev.Object.(*licv1.UserLicense)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if !ev.Initial {
 			h.updates++
-			active := map[string]bool{}
-			for _, l := range u.Status.Licenses {
-				if l.State == licv1.LicenseStateActive {
-					active[l.SKU] = true
-				}
-			}
-			if h.held[u.Name] == nil {
-				h.held[u.Name] = map[string]bool{}
-			}
-			for s := range h.held[u.Name] {
-				if !active[s] {
-					h.losses = append(h.losses, fmt.Sprintf("%s lost %s (rv %s)", u.Name, s, u.ResourceVersion))
-				}
-			}
-			for s := range active {
-				h.held[u.Name][s] = true
-			}
-			h.mu.Unlock()
 		}
-	}()
+		active := map[string]bool{}
+		for _, l := range u.Status.Licenses {
+			if l.State == licv1.LicenseStateActive {
+				active[l.SKU] = true
+			}
+		}
+		if h.held[u.Name] == nil {
+			h.held[u.Name] = map[string]bool{}
+		}
+		for s := range h.held[u.Name] {
+			if !active[s] {
+				h.losses = append(h.losses, fmt.Sprintf("%s lost %s (rv %s)", u.Name, s, u.ResourceVersion))
+			}
+		}
+		for s := range active {
+			h.held[u.Name][s] = true
+		}
+	})
+	Expect(err).NotTo(HaveOccurred())
 	return h
 }
 
-func (h *holderWatch) stop() ([]string, int) {
-	h.stopFunc()
+// stop waits until the history reached the tenant's last UserLicense write,
+// ends it, and fails the spec if it has a gap: the checks over it would be
+// void. It returns the losses, the number of updates seen and the number
+// of users seen holding a seat.
+func (h *holderWatch) stop(ns string) (losses []string, updates, holding int) {
+	Expect(h.follower.SyncToNow(ctx, k8sClient, &licv1.UserLicenseList{}, ns)).To(Succeed(), "the UserLicense history has a gap: the seat-loss check is void")
+	Expect(h.follower.Stop()).To(Succeed(), "the UserLicense history has a gap: the seat-loss check is void")
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.losses, h.updates
+	for _, skus := range h.held {
+		if len(skus) > 0 {
+			holding++
+		}
+	}
+	return h.losses, h.updates, holding
 }
 
 var _ = Describe("Manager under faults", func() {
@@ -88,15 +97,19 @@ var _ = Describe("Manager under faults", func() {
 			m.kill()
 		}
 		// Prove the kills hit a convergence in progress, not a finished one.
-		Expect(converged(ns)()).To(BeFalse(), "the tenant converged before the kills ended: make it larger")
+		Expect(unplanned(ns)).NotTo(BeEmpty(), "the tenant converged before the kills ended: make it larger")
 
 		m := startManager("kill-final", ns)
 		defer m.stop()
 		Eventually(converged(ns)).Should(BeTrue(), func() string { return notConverged(ns) + "\n" + m.logTail() })
 		Eventually(func() []string { return coldPlanChanges(ns) }, 30*time.Second).Should(BeEmpty())
-		losses, updates := holders.stop()
+		// Fails on any seat lost in the complete history (stop fails on a
+		// gap); the history must contain every user's creation and status,
+		// and seats actually held, or there was nothing to lose.
+		losses, updates, holding := holders.stop(ns)
 		Expect(losses).To(BeEmpty(), "a holder lost a seat although nothing changed")
 		Expect(updates).To(BeNumerically(">", 3000))
+		Expect(holding).To(BeNumerically(">", 1000), "users seen holding a seat")
 	})
 
 	It("with two replicas and leader election: exactly one writes, the other takes over", func() {
@@ -118,6 +131,8 @@ var _ = Describe("Manager under faults", func() {
 			Expect(err).NotTo(HaveOccurred())
 			return n
 		}
+		// Fails if both replicas write (no exclusion) or neither does (the
+		// tenant converged above, so the leader has written).
 		Consistently(func() []bool { return []bool{writes(a) > 0, writes(b) > 0} }, 3*time.Second).
 			Should(Or(Equal([]bool{true, false}), Equal([]bool{false, true})), "exactly one replica writes")
 
@@ -168,7 +183,7 @@ var _ = Describe("Manager under faults", func() {
 		Expect(k8sClient.Update(ctx, sku)).To(Succeed())
 		time.Sleep(15 * time.Second)
 		Expect(m.alive()).To(BeTrue(), "the manager must ride out an unavailable API server:\n%s", m.logTail())
-		Expect(converged(ns)()).To(BeFalse(), "nothing can converge while the API server is unreachable")
+		Expect(unplanned(ns)).NotTo(BeEmpty(), "nothing can converge while the API server is unreachable")
 
 		By("bringing it back")
 		g.set(true)

@@ -3,19 +3,16 @@ package chaos
 import (
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
 	"time"
 
-	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
-	"github.com/licenseops/license-operator/test/envtestutil"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 func newTenant(prefix string) string {
@@ -25,70 +22,18 @@ func newTenant(prefix string) string {
 }
 
 // createTenant makes users, groups (half by selector, half by name) and
-// SKUs, some of them scarce.
+// SKUs, some of them scarce (harness.CreateTenant).
 func createTenant(ns string, users, groups, skus int, seed uint64) {
-	rng := rand.New(rand.NewPCG(seed, 99))
-	for s := range skus {
-		seats := int64(users / (2 + s%3))
-		Expect(k8sClient.Create(ctx, &licv1.LicenseSku{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("sku-%d", s), Namespace: ns},
-			Spec: licv1.LicenseSkuSpec{
-				SkuPartNumber: fmt.Sprintf("PART_%d", s),
-				Subscriptions: []licv1.Subscription{{Name: "main", Seats: seats}},
-				ServicePlans:  []licv1.ServicePlan{{Name: fmt.Sprintf("PLAN_%d", s)}},
-			},
-		})).To(Succeed())
-	}
-	for g := range groups {
-		grp := &licv1.LicenseGroup{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("g%02d", g), Namespace: ns},
-			Spec: licv1.LicenseGroupSpec{
-				Priority: int32(g % 3),
-				Licenses: []licv1.LicenseAssignment{{SKU: fmt.Sprintf("sku-%d", g%skus)}},
-			},
-		}
-		if g%2 == 0 {
-			grp.Spec.MemberSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"team": fmt.Sprintf("t%d", g%4)}}
-		} else {
-			for range users / 4 {
-				grp.Spec.Members = append(grp.Spec.Members, fmt.Sprintf("u%04d@contoso.com", rng.IntN(users)))
-			}
-			grp.Spec.Members = dedupe(grp.Spec.Members)
-		}
-		Expect(k8sClient.Create(ctx, grp)).To(Succeed())
-	}
-	var wg sync.WaitGroup
-	for w := range 16 {
-		wg.Add(1)
-		go func() {
-			defer GinkgoRecover()
-			defer wg.Done()
-			for i := w; i < users; i += 16 {
-				Expect(k8sClient.Create(ctx, &licv1.UserLicense{
-					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("u%04d", i), Namespace: ns, Labels: map[string]string{"team": fmt.Sprintf("t%d", i%4)}},
-					Spec:       licv1.UserLicenseSpec{UserPrincipalName: fmt.Sprintf("u%04d@contoso.com", i), UsageLocation: "DE"},
-				})).To(Succeed())
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-func dedupe(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
+	Expect(harness.CreateTenant(ctx, k8sClient, ns, harness.TenantShape{Users: users, Groups: groups, SKUs: skus, Seed: seed})).To(Succeed())
 }
 
 // converged: every object planned at its generation.
 func converged(ns string) func() bool {
-	return func() bool { return len(unplanned(ns)) == 0 }
+	return func() bool {
+		// A List that times out on the busy API server is "not yet".
+		u, err := harness.Unplanned(ctx, k8sClient, ns)
+		return err == nil && len(u) == 0
+	}
 }
 
 // notConverged describes the first objects not yet planned, for failures.
@@ -102,7 +47,7 @@ func notConverged(ns string) string {
 }
 
 func unplanned(ns string) []string {
-	u, err := envtestutil.Unplanned(ctx, k8sClient, ns)
+	u, err := harness.Unplanned(ctx, k8sClient, ns)
 	Expect(err).NotTo(HaveOccurred())
 	return u
 }
@@ -110,7 +55,7 @@ func unplanned(ns string) []string {
 // coldPlanChanges names the objects a freshly started manager would still
 // change: none, when the controller converged where the planner says.
 func coldPlanChanges(ns string) []string {
-	changed, err := envtestutil.ColdPlanChanges(ctx, k8sClient, ns)
+	changed, err := harness.ColdPlanChanges(ctx, k8sClient, ns)
 	Expect(err).NotTo(HaveOccurred())
 	return changed
 }

@@ -18,8 +18,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +26,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/licenseops/license-operator/test/envtestutil"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 const (
@@ -53,7 +52,7 @@ var (
 	adminKubeconfig   string
 	managerKubeconfig string
 
-	cluster *process
+	cluster *harness.Process
 )
 
 func TestE2E(t *testing.T) {
@@ -89,8 +88,8 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		"--assets-dir", assetsDir,
 		"--crd-dir", filepath.Join(repoRoot, "config", "crd", "bases"))
 	Eventually(func(g Gomega) {
-		g.Expect(cluster.exited()).To(BeFalse(), "localcluster exited:\n%s", cluster.output())
-		g.Expect(cluster.output()).To(ContainSubstring("\nready: "))
+		g.Expect(cluster.Alive()).To(BeTrue(), "localcluster exited:\n%s", output(cluster))
+		g.Expect(output(cluster)).To(ContainSubstring("\nready: "))
 	}).WithTimeout(90 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
 	Expect(adminKubeconfig).To(BeAnExistingFile())
 
@@ -108,11 +107,11 @@ var _ = AfterSuite(func() {
 	if cluster != nil {
 		By("stopping the local control plane with SIGTERM")
 		dataDir := ""
-		if i := strings.Index(cluster.output(), "; data in "); i >= 0 {
-			dataDir = strings.TrimSpace(strings.SplitN(cluster.output()[i+len("; data in "):], "\n", 2)[0])
+		if i := strings.Index(output(cluster), "; data in "); i >= 0 {
+			dataDir = strings.TrimSpace(strings.SplitN(output(cluster)[i+len("; data in "):], "\n", 2)[0])
 		}
-		Expect(cluster.stop(30*time.Second)).To(Succeed(), "localcluster must exit 0 on SIGTERM:\n%s", cluster.output())
-		Expect(cluster.output()).To(ContainSubstring("stopped, working directory and kubeconfig removed"))
+		Expect(cluster.Stop(30*time.Second)).To(Succeed(), "localcluster must exit 0 on SIGTERM:\n%s", output(cluster))
+		Expect(output(cluster)).To(ContainSubstring("stopped, working directory and kubeconfig removed"))
 		Expect(adminKubeconfig).NotTo(BeAnExistingFile(), "localcluster removes the kubeconfig it wrote")
 		Expect(dataDir).NotTo(BeEmpty(), "the ready line names the data directory")
 		Expect(dataDir).NotTo(BeADirectory(), "localcluster removes etcd's data and the API server's certificates")
@@ -122,72 +121,17 @@ var _ = AfterSuite(func() {
 	}
 })
 
-// process is a child process whose output goes to a buffer and GinkgoWriter.
-type process struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (p *process) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.buf.Write(b)
-	return len(b), nil
-}
-
-func (p *process) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return "\n" + p.buf.String()
-}
-
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop sends SIGTERM and waits for a clean exit; after the grace period it
-// kills the process and reports an error.
-func (p *process) stop(grace time.Duration) error {
-	if p.exited() {
-		return fmt.Errorf("%s had already exited: %v", p.name, p.err)
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-		return p.err
-	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		return fmt.Errorf("%s did not stop within %s of SIGTERM", p.name, grace)
-	}
-}
-
-// start runs a binary in the background. If the test process dies, the
-// child gets SIGTERM (Linux), so the control plane does not outlive it.
-func start(name, path string, args ...string) *process {
-	p := &process{name: name, done: make(chan struct{})}
-	p.cmd = exec.Command(path, args...)
-	p.cmd.Dir = repoRoot
-	out := io.MultiWriter(p, prefixWriter(name))
-	p.cmd.Stdout, p.cmd.Stderr = out, out
-	p.cmd.SysProcAttr = childProcAttr()
-	Expect(p.cmd.Start()).To(Succeed(), "starting %s", name)
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
+// start runs a binary in the background (harness.Process), its output
+// kept and copied to GinkgoWriter. If the test process dies, the child gets
+// SIGTERM (Linux), so the control plane does not outlive it.
+func start(name, path string, args ...string) *harness.Process {
+	p, err := harness.Start(name, path, args, harness.ProcessOptions{Dir: repoRoot, Output: prefixWriter(name), SysProcAttr: childProcAttr()})
+	Expect(err).NotTo(HaveOccurred(), "starting %s", name)
 	return p
 }
+
+// output is what p wrote, after a newline (so "\nready: " matches a first line).
+func output(p *harness.Process) string { return "\n" + p.Output() }
 
 // prefixWriter writes each line to GinkgoWriter with a prefix.
 func prefixWriter(prefix string) io.Writer {

@@ -19,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 // decodeDocs splits rendered YAML into objects.
@@ -67,24 +69,24 @@ func licenseState(user, sku string) string {
 // uninstall. ContinueOnFailure: one wrong figure does not hide the other
 // scenarios; specs that need a working manager fail at once without one.
 var _ = Describe("license-operator installed from config/default and driven with kubectl", Ordered, ContinueOnFailure, func() {
-	var manager *process
+	var manager *harness.Process
 	var managerReady bool
 	var healthPort int
 
 	requireManager := func() {
 		GinkgoHelper()
-		if !managerReady || manager.exited() {
-			output := ""
+		if !managerReady || !manager.Alive() {
+			out := ""
 			if manager != nil {
-				output = manager.output()
+				out = output(manager)
 			}
-			Fail("the manager is not running (see the spec that starts it)" + output)
+			Fail("the manager is not running (see the spec that starts it)" + out)
 		}
 	}
 
 	AfterAll(func() {
-		if manager != nil && !manager.exited() {
-			Expect(manager.stop(30*time.Second)).To(Succeed(), "the manager must exit cleanly on SIGTERM:\n%s", manager.output())
+		if manager != nil && manager.Alive() {
+			Expect(manager.Stop(30*time.Second)).To(Succeed(), "the manager must exit cleanly on SIGTERM:\n%s", output(manager))
 		}
 	})
 
@@ -177,7 +179,7 @@ var _ = Describe("license-operator installed from config/default and driven with
 			fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", healthPort),
 			"--leader-elect", "--leader-election-namespace="+systemNamespace)
 		Eventually(func(g Gomega) {
-			g.Expect(manager.exited()).To(BeFalse(), "the manager exited:\n%s", manager.output())
+			g.Expect(manager.Alive()).To(BeTrue(), "the manager exited:\n%s", output(manager))
 			g.Expect(httpStatus(fmt.Sprintf("http://127.0.0.1:%d/readyz", healthPort))).To(Equal(200))
 		}).WithTimeout(30 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
 		Eventually(func() string {
@@ -362,7 +364,7 @@ spec:
 
 	It("undeploys the operator and keeps the CRDs and every licensing object", func() {
 		requireManager()
-		Expect(manager.stop(30*time.Second)).To(Succeed(), "the manager must exit cleanly on SIGTERM:\n%s", manager.output())
+		Expect(manager.Stop(30*time.Second)).To(Succeed(), "the manager must exit cleanly on SIGTERM:\n%s", output(manager))
 		rendered, errOut, err := run("", filepath.Join(repoRoot, "hack", "render-install.sh"), "--without-crds")
 		Expect(err).NotTo(HaveOccurred(), errOut)
 		Expect(rendered).NotTo(ContainSubstring("kind: CustomResourceDefinition"))
@@ -379,7 +381,7 @@ spec:
 	It("needed no permission beyond config/rbac: no request of the manager was forbidden", func() {
 		Expect(manager).NotTo(BeNil())
 		var forbidden []string
-		for _, line := range strings.Split(manager.output(), "\n") {
+		for _, line := range strings.Split(output(manager), "\n") {
 			if strings.Contains(strings.ToLower(line), "forbidden") {
 				forbidden = append(forbidden, line)
 			}

@@ -7,13 +7,32 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
-// K8sVersion is the control-plane version the Makefile builds.
-const K8sVersion = "1.37.2"
+// K8sVersion is the control-plane version the Makefile builds: its
+// ENVTEST_K8S_VERSION (the environment's, as make exports it, else the
+// Makefile's default), so the version is written once.
+func K8sVersion() (string, error) {
+	if v := os.Getenv("ENVTEST_K8S_VERSION"); v != "" {
+		return v, nil
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		return "", err
+	}
+	if m := regexp.MustCompile(`(?m)^ENVTEST_K8S_VERSION \?= *(\S+)`).FindSubmatch(data); m != nil {
+		return string(m[1]), nil
+	}
+	return "", fmt.Errorf("no 'ENVTEST_K8S_VERSION ?= <version>' line in %s", filepath.Join(root, "Makefile"))
+}
 
 // RepoRoot returns the module root (the directory holding go.mod).
 func RepoRoot() (string, error) {
@@ -44,7 +63,11 @@ func AssetsDir() (string, error) {
 		if err != nil {
 			return "", err
 		}
-		dir = filepath.Join(root, "bin", "k8s", fmt.Sprintf("%s-%s-%s", K8sVersion, runtime.GOOS, runtime.GOARCH))
+		v, err := K8sVersion()
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(root, "bin", "k8s", fmt.Sprintf("%s-%s-%s", v, runtime.GOOS, runtime.GOARCH))
 	}
 	for _, b := range []string{"kube-apiserver", "etcd", "kubectl"} {
 		if _, err := os.Stat(filepath.Join(dir, b)); err != nil {

@@ -30,7 +30,7 @@ import (
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
 	"github.com/licenseops/license-operator/controllers"
-	"github.com/licenseops/license-operator/test/envtestutil"
+	"github.com/licenseops/license-operator/test/harness"
 )
 
 // family is one metric the manager exports: its type, help and labels,
@@ -94,7 +94,7 @@ func runManager() (map[string]*family, error) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for _, ns := range namespaces {
 		for {
-			left, err := envtestutil.Unplanned(ctx, c, ns)
+			left, err := harness.Unplanned(ctx, c, ns)
 			if err == nil && len(left) == 0 {
 				break
 			}

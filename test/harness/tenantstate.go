@@ -1,4 +1,4 @@
-package envtestutil
+package harness
 
 import (
 	"context"
@@ -79,26 +79,37 @@ func listPaged[L any, PL interface {
 }
 
 // Unplanned names the licensing objects of a namespace whose status is not
-// yet planned at their generation (empty: the tenant has converged).
+// yet planned at their generation (empty: the tenant has converged). It
+// reads a page at a time, so a poll over a large tenant does not hold every
+// status at once (the hostile suite measures the memory of its process).
 func Unplanned(ctx context.Context, c client.Reader, ns string) ([]string, error) {
-	in, err := ListTenant(ctx, c, ns)
-	if err != nil {
-		return nil, err
-	}
 	var out []string
 	add := func(kind string, o metav1.Object, observed int64, conds []metav1.Condition) {
 		if !Planned(o.GetGeneration(), observed, conds) {
 			out = append(out, fmt.Sprintf("%s/%s gen %d observed %d", kind, o.GetName(), o.GetGeneration(), observed))
 		}
 	}
-	for _, s := range in.SKUs {
-		add("sku", s, s.Status.ObservedGeneration, s.Status.Conditions)
+	err := listPaged(ctx, c, ns, func(l *licv1.LicenseSkuList) {
+		for i := range l.Items {
+			o := &l.Items[i]
+			add("sku", o, o.Status.ObservedGeneration, o.Status.Conditions)
+		}
+	})
+	if err == nil {
+		err = listPaged(ctx, c, ns, func(l *licv1.LicenseGroupList) {
+			for i := range l.Items {
+				o := &l.Items[i]
+				add("group", o, o.Status.ObservedGeneration, o.Status.Conditions)
+			}
+		})
 	}
-	for _, g := range in.Groups {
-		add("group", g, g.Status.ObservedGeneration, g.Status.Conditions)
+	if err == nil {
+		err = listPaged(ctx, c, ns, func(l *licv1.UserLicenseList) {
+			for i := range l.Items {
+				o := &l.Items[i]
+				add("user", o, o.Status.ObservedGeneration, o.Status.Conditions)
+			}
+		})
 	}
-	for _, u := range in.Users {
-		add("user", u, u.Status.ObservedGeneration, u.Status.Conditions)
-	}
-	return out, nil
+	return out, err
 }
