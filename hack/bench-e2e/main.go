@@ -245,7 +245,7 @@ func runSize(n int) (*sizeResult, error) {
 	}
 	logf("N=%d: creating %d users for the floor", n, n)
 	if err := harness.Parallel(n, 64, func(i int) error {
-		return c.Create(ctx, floorUser("floor", i))
+		return harness.Create(ctx, c, floorUser("floor", i))
 	}); err != nil {
 		return nil, err
 	}
@@ -388,7 +388,7 @@ func runSize(n int) (*sizeResult, error) {
 }
 
 func createNamespace(ctx context.Context, c client.Client, name string) error {
-	return c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	return harness.Create(ctx, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
 }
 
 func floorUser(ns string, i int) *licv1.UserLicense {
@@ -511,7 +511,7 @@ func createTenant(ctx context.Context, c client.Client, ns string, n int) error 
 			Licenses:       []licv1.LicenseAssignment{{SKU: "fan-a"}},
 		},
 	})
-	if err := harness.Parallel(len(objs), 32, func(i int) error { return c.Create(ctx, objs[i]) }); err != nil {
+	if err := harness.Parallel(len(objs), 32, func(i int) error { return harness.Create(ctx, c, objs[i]) }); err != nil {
 		return err
 	}
 	return harness.Parallel(n, 64, func(i int) error {
@@ -525,7 +525,7 @@ func createTenant(ctx context.Context, c client.Client, ns string, n int) error 
 		if i%5 == 0 {
 			u.Spec.Licenses = []licv1.LicenseAssignment{{SKU: fmt.Sprintf("sku-%02d", i%nSkus)}}
 		}
-		return c.Create(ctx, u)
+		return harness.Create(ctx, c, u)
 	})
 }
 

@@ -149,7 +149,7 @@ func createSmallTenant(ctx context.Context, c client.Client, ns string, n int) e
 			Spec:       licv1.UserLicenseSpec{UserPrincipalName: fmt.Sprintf("s%02d@small.example", i), UsageLocation: "DE"},
 		})
 	}
-	return harness.Parallel(len(objs), 8, func(i int) error { return c.Create(ctx, objs[i]) })
+	return harness.Parallel(len(objs), 8, func(i int) error { return harness.Create(ctx, c, objs[i]) })
 }
 
 func benchSku(ns, name, part string, seats int64, plans int) *licv1.LicenseSku {
@@ -192,7 +192,7 @@ func runTenants(k, n int) (float64, error) {
 	for i := range k {
 		objs = append(objs, manyTenantObjects(tenantName(i), n)...)
 	}
-	if err := harness.Parallel(len(objs), 64, func(i int) error { return c.Create(ctx, objs[i]) }); err != nil {
+	if err := harness.Parallel(len(objs), 64, func(i int) error { return harness.Create(ctx, c, objs[i]) }); err != nil {
 		return 0, err
 	}
 	objs = nil

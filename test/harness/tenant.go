@@ -7,8 +7,12 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	licv1 "github.com/licenseops/license-operator/api/v1alpha1"
@@ -46,14 +50,43 @@ func CreateTenant(ctx context.Context, c client.Client, ns string, t TenantShape
 		}
 		objs = append(objs, grp)
 	}
-	if err := Parallel(len(objs), 8, func(i int) error { return c.Create(ctx, objs[i]) }); err != nil {
+	if err := Parallel(len(objs), 8, func(i int) error { return Create(ctx, c, objs[i]) }); err != nil {
 		return err
 	}
 	return Parallel(t.Users, 16, func(i int) error {
 		u := User(ns, fmt.Sprintf("u%04d", i), "DE")
 		u.Labels = map[string]string{"team": fmt.Sprintf("t%d", i%4)}
-		return c.Create(ctx, u)
+		return Create(ctx, c, u)
 	})
+}
+
+// createBackoff retries a create for about a minute and a half.
+var createBackoff = wait.Backoff{Steps: 8, Duration: 500 * time.Millisecond, Factor: 2, Cap: 20 * time.Second}
+
+// Create creates obj, retrying what a loaded API server or etcd answers
+// when it is busy rather than wrong: timeouts ("etcdserver: request timed
+// out", 504), 429 and other 5xx. A retried create that finds the object
+// already there counts as done (the earlier attempt was applied without
+// an answer). Any other refusal is returned at once: seeding a test must
+// not hide a bad object.
+func Create(ctx context.Context, c client.Client, obj client.Object) error {
+	retried := false
+	return retry.OnError(createBackoff, transient, func() error {
+		if retried {
+			obj.SetResourceVersion("") // a create must not carry one
+		}
+		err := c.Create(ctx, obj)
+		if retried && apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		retried = true
+		return err
+	})
+}
+
+func transient(err error) bool {
+	return apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsUnexpectedServerError(err)
 }
 
 // Dedupe sorts s and drops repeats (a listType=set field must not repeat).
