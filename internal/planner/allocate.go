@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"slices"
+	"strings"
 )
 
 // seatSupply says how a SKU's free seats compare with the requests
@@ -250,6 +251,9 @@ func rankKey(r *request) uint64 {
 // nanoseconds: from the current status while it waits for a seat, else
 // now (a request not yet waiting counts as now).
 func (p *planner) waitingSince(ui int32, r *request) int64 {
+	if r.cur == -1 {
+		return p.now.UnixNano() // no current entry: not waiting (and the user object stays out of the cache)
+	}
 	if cur := p.current(&p.users[ui], r); cur != nil && cur.WaitingSince != nil && isWaiting(cur) {
 		return cur.WaitingSince.UnixNano()
 	}
@@ -286,6 +290,7 @@ func (w *worker) walkAlone(ui int32) {
 	reqs := p.requests(u)
 	for i := range reqs {
 		if r := &reqs[i]; r.flags&flagQueued != 0 && p.skus[r.sku].supply == supplyScarce {
+			w.settleIndependent(ui, reqs)
 			w.coupled = append(w.coupled, ui)
 			return
 		}
@@ -305,6 +310,67 @@ func (w *worker) walkAlone(ui int32) {
 			case blocked:
 				r.flags |= flagDone
 			}
+		}
+	}
+}
+
+// settleIndependent decides, for a user left to the namespace's queue,
+// the candidates for ample SKUs whose turn in the queue cannot change
+// anything. Such a candidate a has a seat whenever its turn comes, and:
+//   - what it requires is enabled by the licenses the user held before
+//     the queue (or by a itself), so it never waits for a dependency;
+//   - no undecided candidate of the user that comes before a in the queue
+//     conflicts with it or requires one of its plans (the user's own
+//     candidates are ordered by what the user alone decides: rank,
+//     waitingSince, SKU).
+//
+// At its turn, a is then granted unless it conflicts with a license the
+// user holds or got before it (all decided already: held, or settled
+// here), whatever the other users do. The candidates after it see it
+// decided, at its turn or now alike, and none before it depends on it;
+// conflicts are symmetric. So it is decided now, on the workers, and the
+// serial walk has fewer candidates to go through.
+func (w *worker) settleIndependent(ui int32, reqs []request) {
+	p := w.p
+	undecided := func(r *request) bool {
+		return r.flags&flagQueued != 0 && r.flags&(flagActive|flagDone) == 0
+	}
+	held := w.scratch.union
+	held.reset()
+	for i := range reqs {
+		if r := &reqs[i]; r.active() && r.flags&flagQueued == 0 {
+			held.or(p.combo(r.combo).plans)
+		}
+	}
+	for i := range reqs {
+		a := &reqs[i]
+		if !undecided(a) || p.skus[a.sku].supply != supplyAmple {
+			continue
+		}
+		ca := p.combo(a.combo)
+		if ca.requires != nil && !ca.requires.subsetOfUnion(held, ca.plans) {
+			continue
+		}
+		independent := true
+		for j := range reqs {
+			o := &reqs[j]
+			if j == i || !undecided(o) || w.compareLocal(ui, reqs, int32(j), int32(i)) > 0 {
+				continue // o comes after a: a is decided before o's turn
+			}
+			co := p.combo(o.combo)
+			if ca.conflicts != nil && ca.conflicts.intersects(co.plans) || co.requires != nil && co.requires.intersects(ca.plans) {
+				independent = false
+				break
+			}
+		}
+		if !independent {
+			continue
+		}
+		switch w.admissible(reqs, a) {
+		case grant:
+			a.flags |= flagActive | flagDone
+		case blocked:
+			a.flags |= flagDone
 		}
 	}
 }
@@ -414,20 +480,26 @@ type seatQueue struct {
 	// coupled are the users with a candidate for a scarce SKU, ascending;
 	// local[k] is the window of order holding coupled[k]'s candidates for
 	// ample SKUs in queue order, walked along with its scarce ones (see
-	// advance).
+	// advance). upn[k] is the rank of coupled[k]'s case-folded
+	// userPrincipalName among theirs, so that the queue compares integers.
 	coupled []int32
 	local   []localQueue
 	order   []int32
+	upn     []int32
 }
 
-// queued is a candidate in the namespace's queue: request req of user,
-// with its rank (rankKey) and waitingSince (Unix nanoseconds), the keys
-// the queue sorts by first.
+// queued is a candidate in the namespace's queue: request r of user
+// coupled[k], with the keys the queue sorts by: its rank (rankKey),
+// waitingSince (Unix nanoseconds), the rank of the user's
+// userPrincipalName (seatQueue.upn), then r's SKU. The lowest bit of upn
+// (below the rank, so the order is unchanged) says whether the user has
+// candidates for ample SKUs in the queue (see advance).
 type queued struct {
-	user int32
-	req  int32
 	rank uint64
 	wait int64
+	r    *request
+	upn  int32
+	k    int32
 }
 
 // localQueue is a window of seatQueue.order and how far it was walked.
@@ -438,27 +510,50 @@ type localQueue struct {
 // compareQueued orders the namespace's queue: direct first, then higher
 // group priority, then longer waiting, then userPrincipalName, then the
 // SKU (the SKU's rank for the user, once the rest is equal).
-func (p *planner) compareQueued(a, b *queued) int {
-	if c := cmp.Compare(b.rank, a.rank); c != 0 {
-		return c
+func compareQueued(a, b *queued) int {
+	if a.rank != b.rank {
+		return cmp.Compare(b.rank, a.rank)
 	}
-	if c := cmp.Compare(a.wait, b.wait); c != 0 {
-		return c
+	if a.wait != b.wait {
+		return cmp.Compare(a.wait, b.wait)
 	}
-	if a.user != b.user {
-		if c := cmp.Compare(p.upn(a.user), p.upn(b.user)); c != 0 {
-			return c
-		}
+	if a.upn != b.upn {
+		return cmp.Compare(a.upn, b.upn)
 	}
-	return cmp.Compare(p.reqOf(a).sku, p.reqOf(b).sku)
+	return cmp.Compare(a.r.sku, b.r.sku)
 }
 
-// enqueue returns the queue entry of request i of user ui.
-func (p *planner) enqueue(ui, i int32, r *request) queued {
-	return queued{user: ui, req: i, rank: rankKey(r), wait: p.waitingSince(ui, r)}
+// enqueue returns the queue entry of request r of user coupled[k].
+func (p *planner) enqueue(k int32, r *request) queued {
+	q := &p.queue
+	upn := q.upn[k] << 1
+	if q.local[k].n > 0 {
+		upn |= 1
+	}
+	return queued{rank: rankKey(r), wait: p.waitingSince(q.coupled[k], r), r: r, upn: upn, k: k}
 }
 
-func (p *planner) reqOf(q *queued) *request { return &p.requests(&p.users[q.user])[q.req] }
+// upnRanks returns, per user of coupled, the rank of its case-folded
+// userPrincipalName among theirs. Users in effect have distinct ones
+// (rule 1), so the order is total.
+func (p *planner) upnRanks(coupled []int32) []int32 {
+	type named struct {
+		upn string
+		k   int32
+	}
+	byName := make([]named, len(coupled))
+	for k, ui := range coupled {
+		byName[k] = named{p.upn(ui), int32(k)}
+	}
+	// API servers list objects by name, which often follows the
+	// userPrincipalName: the sort then finds the list (nearly) sorted.
+	slices.SortFunc(byName, func(a, b named) int { return strings.Compare(a.upn, b.upn) })
+	ranks := make([]int32, len(coupled))
+	for i, n := range byName {
+		ranks[n.k] = int32(i)
+	}
+	return ranks
+}
 
 // walkQueue walks the namespace's queue for the users that walkAlone left
 // (those with a candidate for a scarce SKU): the scarce SKUs' candidates
@@ -479,26 +574,41 @@ func (p *planner) walkQueue() {
 	if len(skus) == 0 {
 		return
 	}
+	nc := 0
+	for _, wk := range p.workers {
+		nc += len(wk.coupled)
+	}
+	q.coupled = make([]int32, 0, nc)
 	for _, wk := range p.workers { // workers hold ascending ranges of users
 		q.coupled = append(q.coupled, wk.coupled...)
 		wk.coupled = nil
 	}
+	q.upn = p.upnRanks(q.coupled)
 	q.local = make([]localQueue, len(q.coupled))
-	for k, ui := range q.coupled {
-		reqs := p.requests(&p.users[ui])
-		for i := range reqs {
-			if r := &reqs[i]; r.flags&flagQueued != 0 && p.skus[r.sku].supply == supplyScarce {
-				q.lists[r.sku] = append(q.lists[r.sku], p.enqueue(ui, int32(i), r))
+	ample := 0
+	for _, ui := range q.coupled {
+		for _, r := range p.requests(&p.users[ui]) {
+			if r.flags&flagQueued != 0 && r.flags&(flagActive|flagDone) == 0 && p.skus[r.sku].supply == supplyAmple {
+				ample++
 			}
 		}
+	}
+	q.order = make([]int32, 0, ample)
+	for k, ui := range q.coupled {
+		reqs := p.requests(&p.users[ui])
 		order := w.candidates(ui, reqs, func(s seatSupply) bool { return s == supplyAmple })
 		q.local[k] = localQueue{off: int32(len(q.order)), n: int32(len(order))}
 		q.order = append(q.order, order...)
+		for i := range reqs {
+			if r := &reqs[i]; r.flags&flagQueued != 0 && p.skus[r.sku].supply == supplyScarce {
+				q.lists[r.sku] = append(q.lists[r.sku], p.enqueue(int32(k), r))
+			}
+		}
 	}
 	n := min(len(p.workers), len(skus))
 	parallel(n, func(k int) {
 		for j := k; j < len(skus); j += n {
-			slices.SortFunc(q.lists[skus[j]], func(a, b queued) int { return p.compareQueued(&a, &b) })
+			slices.SortFunc(q.lists[skus[j]], func(a, b queued) int { return compareQueued(&a, &b) })
 		}
 	})
 
@@ -520,7 +630,7 @@ func (p *planner) walk(w *worker, skus []int32, retry bool) (granted bool, defer
 	for k := range q.local {
 		q.local[k].pos = 0
 	}
-	h := &heads{p: p, retry: retry}
+	h := &heads{retry: retry}
 	for _, sku := range skus {
 		c := cursor{sku: sku, list: q.lists[sku]}
 		if h.skip(&c) {
@@ -531,8 +641,10 @@ func (p *planner) walk(w *worker, skus []int32, retry bool) (granted bool, defer
 	for h.Len() > 0 {
 		top := &h.items[0]
 		e := &top.list[top.pos]
-		g, d := p.advance(w, e.user, e, retry)
-		granted, deferred = granted || g, deferred+d
+		if e.upn&1 != 0 {
+			g, d := p.advance(w, e.k, e, retry)
+			granted, deferred = granted || g, deferred+d
+		}
 		switch p.decide(w, e) {
 		case grant:
 			granted = true
@@ -546,8 +658,8 @@ func (p *planner) walk(w *worker, skus []int32, retry bool) (granted bool, defer
 			heap.Fix(h, 0)
 		}
 	}
-	for _, ui := range q.coupled {
-		g, d := p.advance(w, ui, nil, retry)
+	for k := range q.coupled {
+		g, d := p.advance(w, int32(k), nil, retry)
 		granted, deferred = granted || g, deferred+d
 	}
 	return granted, deferred
@@ -562,26 +674,25 @@ func eligible(r *request, retry bool) bool {
 	return !retry || r.flags&flagDeferred != 0
 }
 
-// advance decides the candidates for ample SKUs of user ui that come
-// before its candidate e in the queue (all of them when e is nil: the end
-// of the walk), and reports whether it granted one and how many wait for
-// a dependency.
-func (p *planner) advance(w *worker, ui int32, e *queued, retry bool) (granted bool, deferred int) {
+// advance decides the candidates for ample SKUs of user coupled[k] that
+// come before its candidate e in the queue (all of them when e is nil: the
+// end of the walk), and reports whether it granted one and how many wait
+// for a dependency.
+func (p *planner) advance(w *worker, k int32, e *queued, retry bool) (granted bool, deferred int) {
 	q := &p.queue
-	k, found := slices.BinarySearch(q.coupled, ui)
-	if !found {
+	lq := &q.local[k]
+	if lq.pos == lq.n {
 		return false, 0
 	}
-	lq := &q.local[k]
 	order := q.order[lq.off : lq.off+lq.n]
-	reqs := p.requests(&p.users[ui])
+	reqs := p.requests(&p.users[q.coupled[k]])
 	for ; lq.pos < lq.n; lq.pos++ {
-		i := order[lq.pos]
-		if !eligible(&reqs[i], retry) {
+		r := &reqs[order[lq.pos]]
+		if !eligible(r, retry) {
 			continue
 		}
-		mine := p.enqueue(ui, i, &reqs[i])
-		if e != nil && p.compareQueued(&mine, e) > 0 {
+		mine := p.enqueue(k, r)
+		if e != nil && compareQueued(&mine, e) > 0 {
 			return granted, deferred
 		}
 		switch p.decide(w, &mine) {
@@ -598,11 +709,14 @@ func (p *planner) advance(w *worker, ui int32, e *queued, retry bool) (granted b
 // licenses admit it; a candidate whose dependency is not met yet is
 // marked to be tried again on the next walk.
 func (p *planner) decide(w *worker, e *queued) verdict {
-	r := p.reqOf(e)
+	r := e.r
 	s := p.skus[r.sku]
 	v := blocked
 	if s.supply == supplyAmple || s.free > 0 {
-		v = w.admissible(p.requests(&p.users[e.user]), r)
+		v = grant
+		if c := p.combo(r.combo); c.conflicts != nil || c.requires != nil {
+			v = w.admissible(p.requests(&p.users[p.queue.coupled[e.k]]), r)
+		}
 	}
 	switch v {
 	case grant:
@@ -625,7 +739,6 @@ type cursor struct {
 
 // heads is a heap of cursors by their next candidate.
 type heads struct {
-	p     *planner
 	retry bool
 	items []cursor
 }
@@ -634,7 +747,7 @@ type heads struct {
 // whether there is one.
 func (h *heads) skip(c *cursor) bool {
 	for ; c.pos < len(c.list); c.pos++ {
-		if eligible(h.p.reqOf(&c.list[c.pos]), h.retry) {
+		if eligible(c.list[c.pos].r, h.retry) {
 			return true
 		}
 	}
@@ -644,7 +757,7 @@ func (h *heads) skip(c *cursor) bool {
 func (h *heads) Len() int { return len(h.items) }
 func (h *heads) Less(i, j int) bool {
 	a, b := &h.items[i], &h.items[j]
-	return h.p.compareQueued(&a.list[a.pos], &b.list[b.pos]) < 0
+	return compareQueued(&a.list[a.pos], &b.list[b.pos]) < 0
 }
 func (h *heads) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
 func (h *heads) Push(x any)    { h.items = append(h.items, x.(cursor)) }

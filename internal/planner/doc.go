@@ -79,10 +79,13 @@
 //     fits), scarce (some free seats, more candidates) or none.
 //     walkAlone: a user with no candidate for a scarce SKU cannot be
 //     affected by anyone else, so it walks its own candidates in queue
-//     order, again until a walk grants nothing. walkQueue: the other
-//     ("coupled") users share one queue: the scarce SKUs' candidates
-//     sorted (direct, priority, waitingSince, userPrincipalName, SKU) and
-//     merged by their heads, each user's ample candidates interleaved at
+//     order, again until a walk grants nothing. For the other
+//     ("coupled") users, settleIndependent decides at once the ample
+//     candidates whose turn cannot matter (see there). walkQueue: the
+//     coupled users share one queue: the scarce SKUs' candidates sorted
+//     (direct, priority, waitingSince, userPrincipalName, SKU; the
+//     userPrincipalName by a rank computed once, upnRanks) and merged by
+//     their heads, each user's remaining ample candidates interleaved at
 //     their place (advance), then walked again over the candidates that
 //     waited for a dependency (flagDeferred) until a walk grants nothing.
 //     This is the single namespace-wide walk of rule 6: two requests only

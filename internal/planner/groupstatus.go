@@ -124,7 +124,7 @@ func (w *worker) tallyGroups(ui int32) {
 				}
 				t.waiting[k]++
 			}
-			p.offerFailure(&t.failures, failure{ui, sku, why})
+			p.offerFailure(&t.failures, failure{u.obj.Spec.UserPrincipalName, sku, why})
 		}
 		if failed {
 			t.errors++
@@ -155,10 +155,13 @@ type failureList struct {
 	full bool
 }
 
-// failure is a LicenseFailure by reference: Input.Users index, SKU ID.
+// failure is a LicenseFailure by reference (SKU ID). It carries the
+// user's userPrincipalName itself, so that comparing two failures does not
+// reach for the user objects.
 type failure struct {
-	user, sku int32
-	reason    reason
+	upn    string
+	sku    int32
+	reason reason
 }
 
 // failureBuffer is how many failures a list buffers before cutting.
@@ -177,7 +180,7 @@ func compareFailures(a, b licv1.LicenseFailure) int {
 // compareFailure orders failures like compareFailures orders the
 // LicenseFailures they stand for (SKU IDs follow name order).
 func (p *planner) compareFailure(a, b failure) int {
-	if c := cmp.Compare(p.users[a.user].obj.Spec.UserPrincipalName, p.users[b.user].obj.Spec.UserPrincipalName); c != 0 {
+	if c := strings.Compare(a.upn, b.upn); c != 0 {
 		return c
 	}
 	if c := cmp.Compare(a.sku, b.sku); c != 0 {
@@ -213,7 +216,7 @@ func (p *planner) failures(l *failureList) []licv1.LicenseFailure {
 	}
 	out := make([]licv1.LicenseFailure, len(l.items))
 	for i, f := range l.items {
-		out[i] = licv1.LicenseFailure{User: p.users[f.user].obj.Spec.UserPrincipalName, SKU: p.skuNames[f.sku], Reason: f.reason.String()}
+		out[i] = licv1.LicenseFailure{User: f.upn, SKU: p.skuNames[f.sku], Reason: f.reason.String()}
 	}
 	return out
 }

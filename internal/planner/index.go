@@ -386,6 +386,7 @@ func (p *planner) indexGroups() {
 
 func (p *planner) indexGroup(gi *groupInfo, g *licv1.LicenseGroup) {
 	gi.obj = g
+	gi.name = g.Name
 	gi.priority = g.Spec.Priority
 	gi.licenses = make([]groupLicense, len(g.Spec.Licenses))
 	for k := range g.Spec.Licenses {

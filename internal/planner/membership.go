@@ -262,14 +262,17 @@ func (p *planner) resolveMembers(idx *labelIndex) {
 	for i := 1; i < len(offs); i++ {
 		offs[i] += offs[i-1]
 	}
+	// Fill with offs[m] as user m's cursor: it ends at user m+1's start,
+	// so shifting offs up by one restores the starts (no copy of offs).
 	p.userGroups = make([]int32, offs[len(p.users)])
-	next := slices.Clone(offs[:len(p.users)])
 	for _, gi := range p.groupOrder {
 		for _, m := range p.groups[gi].members {
-			p.userGroups[next[m]] = gi
-			next[m]++
+			p.userGroups[offs[m]] = gi
+			offs[m]++
 		}
 	}
+	copy(offs[1:], offs[:len(p.users)])
+	offs[0] = 0
 	p.groupOffs = offs
 }
 

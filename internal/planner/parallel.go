@@ -35,11 +35,22 @@ type worker struct {
 	msgCache   map[msgKey]int32   // front of planner.msgs
 	overlaps   [][]uint8          // [b][a], a <= b: 0 unknown, 1 disjoint, 2 overlapping
 
-	texts      map[string]string // composed messages
-	allActive  []string          // Ready message of users with n licenses, all Active
-	userConds  map[userConds][]metav1.Condition
-	byPacked   map[uint64]int32 // assignedBy lists of two or three labels (in byLists), see packLabels
-	byLists    store[[]string]
+	texts     map[string]string // composed messages
+	allActive []string          // Ready message of users with n licenses, all Active
+	userConds map[userConds][]metav1.Condition
+	// lastConds is the entry of userConds used last, by number of
+	// licenses (mod 8).
+	lastConds [8]struct {
+		key  userConds
+		list []metav1.Condition
+	}
+	byPacked map[uint64]int32 // assignedBy lists of two or three labels (in byLists), see packLabels
+	byLists  store[[]string]
+	// recentLists caches byPacked, see sourceList.
+	recentLists [1 << recentListsBits]struct {
+		key uint64
+		id  int32
+	}
 	grantLists map[[4]int32][]string // Grants lists of up to four SKUs (IDs + 1, 0-padded)
 
 	tallies []groupTally // per Input.Groups index; nil for worker 0, which tallies in place

@@ -119,6 +119,7 @@ func (u *userInfo) loser(self int32) bool { return u.winner != self }
 // groupInfo is what the planner knows about one Input.Groups entry.
 type groupInfo struct {
 	obj      *licv1.LicenseGroup
+	name     string // obj.Name
 	label    int32
 	priority int32
 	licenses []groupLicense

@@ -376,24 +376,19 @@ func (w *worker) assignedBy(ui int32, r *request) []string {
 		return w.p.labelLists[r.label]
 	}
 	labels, _ := w.listedSources(ui, r)
-	key, packed := packLabels(labels)
-	if packed {
-		if id, ok := w.byPacked[key]; ok {
-			return w.byLists.at(id)
-		}
+	if key, packed := packLabels(labels); packed {
+		return w.byLists.at(w.sourceList(key, len(labels)))
 	}
 	l := w.slabs.str.take(len(labels))
 	for i, lb := range labels {
 		l[i] = w.p.labels[lb]
 	}
-	if packed {
-		w.byPacked[key] = w.byLists.add(l)
-	}
 	return l
 }
 
-// packLabels packs two or three labels below 65535 into a map key. Longer
-// lists are rarely shared by two users, so they are not interned.
+// packLabels packs two or three labels below 65535 into a map key (16
+// bits each, label+1, the first in the highest bits). Longer lists are
+// rarely shared by two users, so they are not interned.
 func packLabels(labels []int32) (uint64, bool) {
 	if len(labels) > 3 {
 		return 0, false
@@ -406,6 +401,37 @@ func packLabels(labels []int32) (uint64, bool) {
 		key = key<<16 | uint64(l+1)
 	}
 	return key, true
+}
+
+// sourceList returns the index in byLists of the assignedBy list of the
+// n labels packed in key (see packLabels), adding it on first use.
+func (w *worker) sourceList(key uint64, n int) int32 {
+	// A direct-mapped cache in front of the map: popular lists (a
+	// department with all-employees) come back again and again.
+	slot := &w.recentLists[(key*0x9e3779b97f4a7c15)>>(64-recentListsBits)]
+	if slot.key == key && key != 0 {
+		return slot.id
+	}
+	id, ok := w.byPacked[key]
+	if !ok {
+		id = w.addSourceList(key, n)
+	}
+	slot.key, slot.id = key, id
+	return id
+}
+
+// recentListsBits sizes worker.recentLists.
+const recentListsBits = 11
+
+// addSourceList adds the assignedBy list of the n labels packed in key.
+func (w *worker) addSourceList(key uint64, n int) int32 {
+	l := w.slabs.str.take(n)
+	for i, k := n-1, key; i >= 0; i, k = i-1, k>>16 {
+		l[i] = w.p.labels[k&(1<<16-1)-1]
+	}
+	id := w.byLists.add(l)
+	w.byPacked[key] = id
+	return id
 }
 
 // noteKey identifies the request of user ui for sku in worker.notes.

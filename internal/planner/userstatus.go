@@ -76,11 +76,21 @@ func (w *worker) userResult(ui int32) UserResult {
 	if len(cur.Conditions) == 0 {
 		// Common on a cold start: users in the same situation share one
 		// (read-only) condition list.
+		// Users with as many licenses mostly share them: the list used
+		// last for that number is compared first (messages are interned,
+		// so equal strings are mostly the same strings and compare
+		// without reading them), before the map, which hashes them.
 		key := userConds{gen, ready, dup, stalled}
-		st.Conditions = w.userConds[key]
-		if st.Conditions == nil {
-			st.Conditions = p.conditions(nil, gen, want...)
-			w.userConds[key] = st.Conditions
+		last := &w.lastConds[len(reqs)%len(w.lastConds)]
+		if last.list != nil && last.key == key {
+			st.Conditions = last.list
+		} else {
+			st.Conditions = w.userConds[key]
+			if st.Conditions == nil {
+				st.Conditions = p.conditions(nil, gen, want...)
+				w.userConds[key] = st.Conditions
+			}
+			last.key, last.list = key, st.Conditions
 		}
 	} else {
 		st.Conditions = p.conditions(cur.Conditions, gen, want...)
@@ -200,7 +210,7 @@ func (w *worker) groupNames(ui int32) []string {
 			break
 		}
 		if k == 0 || p.groups[gi].label != p.groups[gs[k-1]].label {
-			out[n] = p.in.Groups[gi].Name
+			out[n] = p.groups[gi].name
 			n++
 		}
 	}
@@ -218,7 +228,7 @@ func (p *planner) sameGroups(ui int32, names []string) bool {
 		if n == licv1.MaxUserGroups {
 			break
 		}
-		if n == len(names) || names[n] != p.in.Groups[gi].Name {
+		if n == len(names) || names[n] != p.groups[gi].name {
 			return false
 		}
 		n++
@@ -350,21 +360,21 @@ func (p *planner) disabledPlans(r *request) []string {
 	return p.combo(r.combo).disabled
 }
 
-// fillLicense writes the desired entry of r into dst. Times are kept from
-// the current entry when what they describe did not change.
+// fillLicense writes the desired entry of r into dst, which is zero (fresh
+// from a slab): fields are set one by one rather than copied from a
+// temporary. Times are kept from the current entry when what they
+// describe did not change.
 func (w *worker) fillLicense(dst *licv1.LicenseStatus, ui int32, r *request) {
 	p := w.p
 	u := &p.users[ui]
 	prev := p.current(u, r)
-	*dst = licv1.LicenseStatus{
-		SKU:           p.skuNames[r.sku],
-		SkuPartNumber: p.partNumber(r),
-		State:         p.state(r),
-		Reason:        p.reasonOf(r),
-		Message:       w.licenseMessage(ui, r),
-		AssignedBy:    w.assignedBy(ui, r),
-		DisabledPlans: p.disabledPlans(r),
-	}
+	dst.SKU = p.skuNames[r.sku]
+	dst.SkuPartNumber = p.partNumber(r)
+	dst.State = p.state(r)
+	dst.Reason = p.reasonOf(r)
+	dst.Message = w.licenseMessage(ui, r)
+	dst.AssignedBy = w.assignedBy(ui, r)
+	dst.DisabledPlans = p.disabledPlans(r)
 	if r.reason == reasonInsufficientSeats {
 		if prev != nil && isWaiting(prev) && prev.WaitingSince != nil {
 			dst.WaitingSince = prev.WaitingSince
