@@ -136,7 +136,7 @@ func (w *statusWriter) apply(ctx context.Context, tw *tenantWrites, yield func()
 	var second []*userWrite
 	b := w.newBatch(ctx, stop)
 	for _, u := range tw.users {
-		if at, waiting := w.retries.waiting(u.obj.UID, now); waiting {
+		if at, waiting := w.retries.waiting(u.obj.UID, u.obj.Generation, now); waiting {
 			rep.retry(at) // its releases stay undone, its grants untaken
 			continue
 		}
@@ -187,7 +187,7 @@ func (w *statusWriter) apply(ctx context.Context, tw *tenantWrites, yield func()
 	if !b.stopped {
 		b = w.newBatch(ctx, stop)
 		for _, s := range tw.summaries {
-			if at, waiting := w.retries.waiting(s.base.GetUID(), now); waiting {
+			if at, waiting := w.retries.waiting(s.base.GetUID(), s.base.GetGeneration(), now); waiting {
 				rep.retry(at)
 				continue
 			}
@@ -427,7 +427,7 @@ func (w *statusWriter) settle(ctx context.Context, tw *tenantWrites, writes []*w
 			}
 		}
 		rep.failed++
-		at := w.retries.failed(wr.base.GetNamespace(), uid, now)
+		at := w.retries.failed(wr.base.GetNamespace(), uid, wr.base.GetGeneration(), now)
 		rep.retry(at)
 		retryIn := at.Sub(now).Round(time.Millisecond)
 		err := wr.err
@@ -506,8 +506,9 @@ type retryBook struct {
 }
 
 type retryEntry struct {
-	ns string
-	at time.Time
+	ns  string
+	gen int64 // the object's generation when its write failed
+	at  time.Time
 }
 
 func newRetryBook() *retryBook {
@@ -518,11 +519,14 @@ func newRetryBook() *retryBook {
 }
 
 // failed records a failure and returns when the object may be written again.
-func (b *retryBook) failed(ns string, uid types.UID, now time.Time) time.Time {
+func (b *retryBook) failed(ns string, uid types.UID, gen int64, now time.Time) time.Time {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if e, ok := b.entries[uid]; ok && e.gen != gen {
+		b.limiter.Forget(uid) // a new spec starts a new backoff
+	}
 	at := now.Add(b.limiter.When(uid))
-	b.entries[uid] = retryEntry{ns: ns, at: at}
+	b.entries[uid] = retryEntry{ns: ns, gen: gen, at: at}
 	return at
 }
 
@@ -535,12 +539,16 @@ func (b *retryBook) succeeded(uid types.UID) {
 	}
 }
 
-// waiting reports whether the object must not be written before at.
-func (b *retryBook) waiting(uid types.UID, now time.Time) (at time.Time, ok bool) {
+// waiting reports whether the object must not be written before at. An
+// object whose spec changed since its write failed (another generation)
+// does not wait: the admin's change is written at once, and a status the
+// API server refused may well be fixed by it. (The seat ledger and the
+// overlay still hold what an unanswered write may have applied.)
+func (b *retryBook) waiting(uid types.UID, gen int64, now time.Time) (at time.Time, ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e, ok := b.entries[uid]
-	if !ok || !now.Before(e.at) {
+	if !ok || !now.Before(e.at) || e.gen != gen {
 		return time.Time{}, false
 	}
 	return e.at, true
