@@ -397,6 +397,7 @@ var optionalFlags = []flagValue{
 	{flag: "event-qps", path: "events.qps"},
 	{flag: "event-qps-while-writing", path: "events.qpsWhileWriting"},
 	{flag: "max-queued-events", path: "events.maxQueued", integer: true},
+	{flag: "memory-limit-ratio", path: "memoryLimitRatio"},
 	{flag: "zap-log-level", path: "logging.level"},
 	{flag: "zap-encoder", path: "logging.encoder"},
 }

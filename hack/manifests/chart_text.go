@@ -216,6 +216,11 @@ metrics:
 
 resources:%s
 
+# Share of the container's memory limit given to the Go runtime as its soft
+# limit (--memory-limit-ratio), so the garbage collector works harder before
+# the pod would be OOM-killed; null: 0.9; 0: off.
+memoryLimitRatio: null
+
 podSecurityContext:%s
 
 securityContext:%s
