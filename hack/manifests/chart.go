@@ -250,20 +250,8 @@ func templateObject(obj map[string]any) (string, error) {
 	obj = deepCopy(obj)
 	kind, _ := obj["kind"].(string)
 	templateRefs(obj)
-	meta := obj["metadata"].(map[string]any)
-	labels, _ := meta["labels"].(map[string]any)
-	if labels == nil {
-		labels = map[string]any{}
-	}
-	// The chart's labels helper sets app.kubernetes.io/name.
-	delete(labels, "app.kubernetes.io/name")
-	labels["zz__L_LABELS__"] = "x"
-	meta["labels"] = labels
-	if ann, ok := meta["annotations"].(map[string]any); ok {
-		ann["zz__L_ANNOTATIONS__"] = "x"
-	} else {
-		meta["zz__L_ANNOTATIONS_BLOCK__"] = "x"
-	}
+	meta := markCommonMeta(obj)
+	labels := meta["labels"].(map[string]any)
 	spec, _ := obj["spec"].(map[string]any)
 	switch kind {
 	case "CustomResourceDefinition":
@@ -452,16 +440,16 @@ type values struct {
 	healthPort, metricsPort int
 }
 
-// templateDeployment templates the manager Deployment and writes
-// values.yaml with config/manager's settings as defaults.
-func templateDeployment(obj map[string]any, o ChartOptions) (string, []byte, error) {
-	obj = deepCopy(obj)
-	templateRefs(obj)
+// markCommonMeta marks where the chart's common labels and annotations go
+// in obj's metadata (placeholders replaced by template text later) and
+// returns the metadata.
+func markCommonMeta(obj map[string]any) map[string]any {
 	meta := obj["metadata"].(map[string]any)
 	labels, _ := meta["labels"].(map[string]any)
 	if labels == nil {
 		labels = map[string]any{}
 	}
+	// The chart's labels helper sets app.kubernetes.io/name.
 	delete(labels, "app.kubernetes.io/name")
 	labels["zz__L_LABELS__"] = "x"
 	meta["labels"] = labels
@@ -470,6 +458,15 @@ func templateDeployment(obj map[string]any, o ChartOptions) (string, []byte, err
 	} else {
 		meta["zz__L_ANNOTATIONS_BLOCK__"] = "x"
 	}
+	return meta
+}
+
+// templateDeployment templates the manager Deployment and writes
+// values.yaml with config/manager's settings as defaults.
+func templateDeployment(obj map[string]any, o ChartOptions) (string, []byte, error) {
+	obj = deepCopy(obj)
+	templateRefs(obj)
+	markCommonMeta(obj)
 	spec := obj["spec"].(map[string]any)
 	replicas := spec["replicas"]
 	if replicas == nil {
