@@ -144,17 +144,23 @@ func TestClassify(t *testing.T) {
 func TestTenantActivity(t *testing.T) {
 	a := newTenantActivity()
 	a.workers = 2
+	queued := 0 // requests ready in the work queue
+	a.setQueue(func() int { return queued })
+	queued = 2 // big1 and big2 were created
 	a.changed("big1")
 	a.changed("big2")
+	queued--
 	s1 := a.begin("big1")
 	if got := a.yield("big1", s1); got != yieldNone {
 		t.Fatalf("big2 waits but a worker is free for it: %q", got)
 	}
+	queued--
 	s2 := a.begin("big2")
 	if got := a.yield("big1", s1); got != yieldNone {
 		t.Fatalf("nobody waits: %q", got)
 	}
 	a.changed("small")
+	queued++
 	if got := a.yield("big1", s1); got != yieldFairness {
 		t.Fatalf("small waits while both workers are busy: %q", got)
 	}
@@ -162,23 +168,40 @@ func TestTenantActivity(t *testing.T) {
 		t.Fatalf("big1 already gives its worker to small: big2 goes on, got %q", got)
 	}
 	a.end("big1")
-	a.begin("small")
-	s1 = a.begin("big1") // back from the queue
+	queued++ // big1 goes back to the queue, behind small
+	queued--
+	s3 := a.begin("small")
+	queued--
+	s1 = a.begin("big1")
 	if got := a.yield("big2", s2); got != yieldNone {
 		t.Fatalf("small is running, nobody waits: %q", got)
 	}
 	a.changed("big1")
+	queued++ // big1's change queues it while it runs
 	if got := a.yield("big1", s1); got != yieldChanged {
 		t.Fatalf("big1 changed: %q", got)
 	}
 	if got := a.yield("big2", s2); got != yieldNone {
 		t.Fatalf("big1's change arrived while it runs: it does not wait for a worker: %q", got)
 	}
-	// A change of a tenant that arrives while it runs makes it wait once
-	// its reconcile ends.
-	a.changed("small")
+	// A tenant requeued without a change (after a conflict or a failed
+	// write) waits for a worker just the same.
+	if got := a.yield("small", s3); got != yieldNone {
+		t.Fatalf("small: nobody waits: %q", got)
+	}
 	a.end("small")
+	queued++ // RequeueAfter elapsed: small is ready again, with no new change
 	if got := a.yield("big2", s2); got != yieldFairness {
-		t.Fatalf("small changed while running and waits again: %q", got)
+		t.Fatalf("small waits in the queue after a requeue: %q", got)
+	}
+}
+
+func TestTenantActivityWithoutQueue(t *testing.T) {
+	a := newTenantActivity()
+	a.workers = 1
+	s := a.begin("big")
+	a.changed("small")
+	if got := a.yield("big", s); got != yieldNone {
+		t.Fatalf("without the queue's length nothing is known to wait: %q", got)
 	}
 }

@@ -109,11 +109,16 @@ const (
 
 // apply writes a plan and reports what happened. yield, asked before each
 // write (once it has a slot) after the writes have run minWriteBeforeYield,
-// cuts the plan short: no new write is launched, those in flight are
-// awaited, and the next plan goes on from what was written.
-func (w *statusWriter) apply(ctx context.Context, tw *tenantWrites, yield func() yieldReason) *writeReport {
-	rep := &writeReport{}
-	if tw.empty() {
+// cuts the plan short: no new write is launched and those in flight are
+// awaited. tw remembers how far it got: after a yield for fairness, when
+// nothing of the tenant changed meanwhile, apply goes on with the same tw
+// and report (resumeFrom) instead of the tenant being planned again.
+func (w *statusWriter) apply(ctx context.Context, tw *tenantWrites, rep *writeReport, yield func() yieldReason) *writeReport {
+	if rep == nil {
+		rep = &writeReport{}
+	}
+	rep.yielded = yieldNone
+	if tw.done() {
 		return rep
 	}
 	if w.lane != nil {
@@ -131,45 +136,29 @@ func (w *statusWriter) apply(ctx context.Context, tw *tenantWrites, yield func()
 		return rep.yielded != yieldNone
 	}
 	now := w.now()
+	heldBack := rep.heldBack
 
 	// Pass 1: releases, and grants of seats that are free now.
-	var second []*userWrite
-	b := w.newBatch(ctx, stop)
-	for _, u := range tw.users {
-		if at, waiting := w.retries.waiting(u.obj.UID, u.obj.Generation, now); waiting {
-			rep.retry(at) // its releases stay undone, its grants untaken
-			continue
-		}
-		fit, rest := tw.seats.reserve(u.grants)
-		switch {
-		case len(rest) == 0:
-			if !b.launch(w.userWrite(u, u.obj, u.planned, u.releases, fit)) {
-				tw.seats.unreserve(fit)
-			}
-		case len(u.releases) > 0:
-			if !b.launch(w.userWrite(u, u.obj, holdBack(&u.obj.Status, u.planned, rest), u.releases, fit)) {
-				tw.seats.unreserve(fit)
+	if tw.pass == passUsers {
+		b := w.newBatch(ctx, stop)
+		for ; tw.next < len(tw.users); tw.next++ {
+			if !w.launchUser(b, tw, tw.users[tw.next], now, rep) {
 				break
 			}
-			releaseSteps.Inc()
-			u.pending = rest
-			second = append(second, u)
-		default:
-			tw.seats.unreserve(fit)
-			u.pending = u.grants
-			second = append(second, u)
 		}
+		w.settle(ctx, tw, b.wait(), rep)
 		if b.stopped {
-			break
+			return w.report(rep, heldBack)
 		}
+		tw.pass, tw.next = passHeldBack, 0
 	}
-	w.settle(ctx, tw, b.wait(), rep)
 
 	// Pass 2: grants of seats the confirmed releases freed. Whatever does
 	// not fit now waits for a later plan; what fits is written.
-	if !b.stopped {
-		b = w.newBatch(ctx, stop)
-		for _, u := range second {
+	if tw.pass == passHeldBack {
+		b := w.newBatch(ctx, stop)
+		for ; tw.next < len(tw.second); tw.next++ {
+			u := tw.second[tw.next]
 			if u.failed {
 				continue // its first write was not applied: a later plan redoes it
 			}
@@ -181,12 +170,17 @@ func (w *statusWriter) apply(ctx context.Context, tw *tenantWrites, yield func()
 			rep.heldBack += len(rest)
 		}
 		w.settle(ctx, tw, b.wait(), rep)
+		if b.stopped {
+			return w.report(rep, heldBack)
+		}
+		tw.pass, tw.next = passSummaries, 0
 	}
 
 	// Pass 3: group and SKU summaries, after the users they count.
-	if !b.stopped {
-		b = w.newBatch(ctx, stop)
-		for _, s := range tw.summaries {
+	if tw.pass == passSummaries {
+		b := w.newBatch(ctx, stop)
+		for ; tw.next < len(tw.summaries); tw.next++ {
+			s := tw.summaries[tw.next]
 			if at, waiting := w.retries.waiting(s.base.GetUID(), s.base.GetGeneration(), now); waiting {
 				rep.retry(at)
 				continue
@@ -196,9 +190,48 @@ func (w *statusWriter) apply(ctx context.Context, tw *tenantWrites, yield func()
 			}
 		}
 		w.settle(ctx, tw, b.wait(), rep)
+		if !b.stopped {
+			tw.pass = passDone
+		}
 	}
-	if rep.heldBack > 0 {
-		grantsHeldBack.Add(float64(rep.heldBack))
+	return w.report(rep, heldBack)
+}
+
+// launchUser launches the first write of a user in pass 1: everything when
+// the seats it takes are free, else its releases alone (the grants wait
+// for pass 2). It returns false when the plan stops before the user.
+func (w *statusWriter) launchUser(b *batch, tw *tenantWrites, u *userWrite, now time.Time, rep *writeReport) bool {
+	if at, waiting := w.retries.waiting(u.obj.UID, u.obj.Generation, now); waiting {
+		rep.retry(at) // its releases stay undone, its grants untaken
+		return true
+	}
+	fit, rest := tw.seats.reserve(u.grants)
+	switch {
+	case len(rest) == 0:
+		if !b.launch(w.userWrite(u, u.obj, u.planned, u.releases, fit)) {
+			tw.seats.unreserve(fit)
+			return false
+		}
+	case len(u.releases) > 0:
+		if !b.launch(w.userWrite(u, u.obj, holdBack(&u.obj.Status, u.planned, rest), u.releases, fit)) {
+			tw.seats.unreserve(fit)
+			return false
+		}
+		releaseSteps.Inc()
+		u.pending = rest
+		tw.second = append(tw.second, u)
+	default:
+		tw.seats.unreserve(fit)
+		u.pending = u.grants
+		tw.second = append(tw.second, u)
+	}
+	return true
+}
+
+// report counts the grants held back by this call of apply.
+func (w *statusWriter) report(rep *writeReport, heldBackBefore int) *writeReport {
+	if d := rep.heldBack - heldBackBefore; d > 0 {
+		grantsHeldBack.Add(float64(d))
 	}
 	return rep
 }
@@ -433,6 +466,11 @@ func (w *statusWriter) settle(ctx context.Context, tw *tenantWrites, writes []*w
 		err := wr.err
 		if wr.panic != nil {
 			err = wr.panic
+		}
+		if ctx.Err() != nil {
+			// The manager is stopping: the write was cut, not failed.
+			logger.V(1).Info("status write cut short by shutdown", "kind", wr.kind, "name", wr.base.GetName())
+			continue
 		}
 		logger.Error(err, "status write failed; retrying the object with backoff", "kind", wr.kind, "name", wr.base.GetName(),
 			"outcome", outcomeLabels[wr.out], "retryIn", retryIn)

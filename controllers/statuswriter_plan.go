@@ -18,7 +18,27 @@ type tenantWrites struct {
 	users     []*userWrite
 	summaries []*write
 	seats     seatLedger
+
+	// How far apply got: the pass and the next index in it, and the users
+	// whose grants pass 1 left to pass 2. A plan cut short for fairness
+	// goes on from there.
+	pass   writePass
+	next   int
+	second []*userWrite
 }
+
+// writePass is a pass of apply over a plan's writes.
+type writePass uint8
+
+const (
+	passUsers     writePass = iota // releases, and grants of free seats
+	passHeldBack                   // grants of the seats pass 1 freed
+	passSummaries                  // group and SKU summaries
+	passDone
+)
+
+// done reports whether every write of the plan was launched.
+func (tw *tenantWrites) done() bool { return tw.empty() || tw.pass == passDone }
 
 // userWrite is the change of one user's status in a plan.
 type userWrite struct {

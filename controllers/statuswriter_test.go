@@ -771,8 +771,11 @@ func TestYieldsToAWaitingTenant(t *testing.T) {
 	h.r.MaxConcurrentWrites = 1
 	h.delay = 20 * time.Millisecond // 40 writes take at least 800 ms
 	h.r.init()
+	plans := 0
+	h.r.plan = func(in planner.Input) *planner.Result { plans++; return planner.Plan(in) }
 	h.r.activity.workers = 1
-	h.r.activity.changed("small") // a small tenant waits for the only worker
+	waiting := 1 // a small tenant waits for the only worker
+	h.r.activity.setQueue(func() int { return waiting })
 	yields := testutil.ToFloat64(planYields.WithLabelValues(string(yieldFairness)))
 
 	res := h.reconcile()
@@ -786,15 +789,59 @@ func TestYieldsToAWaitingTenant(t *testing.T) {
 	if got := testutil.ToFloat64(planYields.WithLabelValues(string(yieldFairness))) - yields; got != 1 {
 		t.Fatalf("fairness yields counted %v, want 1", got)
 	}
-	// The small tenant ran; the big one continues where it stopped.
-	h.r.activity.begin("small")
-	h.r.activity.end("small")
+	// The small tenant ran; the big one goes on where it stopped, with
+	// the same plan: nothing of it changed meanwhile.
+	waiting = 0
 	h.delay = 0
 	h.converge()
+	if plans != 2 {
+		t.Fatalf("%d plans: the plan cut short is resumed (1), then one plan finds nothing to write (2)", plans)
+	}
+	if got := h.totalAttempts(); got != 40+1 {
+		t.Fatalf("%d writes, want one per user and one of SKU a's summary: the resumed plan writes only what is left", got)
+	}
 	for i := range 40 {
 		if got := h.held(fmt.Sprintf("u%02d", i)); !slices.Equal(got, []string{"a"}) {
 			t.Fatalf("u%02d holds %v", i, got)
 		}
+	}
+}
+
+func TestAChangeDiscardsThePlanCutShort(t *testing.T) {
+	var objs []client.Object
+	objs = append(objs, testSku("a", 100), testSku("b", 100))
+	for i := range 40 {
+		objs = append(objs, testUser(fmt.Sprintf("u%02d", i), "a"))
+	}
+	h := newHarness(t, objs...)
+	h.r.MaxConcurrentWrites = 1
+	h.delay = 20 * time.Millisecond
+	h.r.init()
+	plans := 0
+	h.r.plan = func(in planner.Input) *planner.Result { plans++; return planner.Plan(in) }
+	h.r.activity.workers = 1
+	waiting := 1
+	h.r.activity.setQueue(func() int { return waiting })
+	h.reconcile()
+	if h.totalAttempts() >= 40 {
+		t.Fatal("the plan was not cut short")
+	}
+	// u39 (written last) now asks for b too: the plan cut short does not
+	// know it and must not be resumed.
+	h.setDirect("u39", "a", "b")
+	h.r.activity.changed(tenantNS)
+	waiting, h.delay = 0, 0
+	h.converge()
+	if plans < 2 {
+		t.Fatalf("%d plans: a change must discard the plan cut short", plans)
+	}
+	if got := h.held("u39"); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("u39 holds %v, want [a b]", got)
+	}
+	// Resuming would have sent u39's old status, refused with a conflict
+	// (its resourceVersion moved), before planning again.
+	if got := h.attemptsOf("u39"); got != 1 {
+		t.Fatalf("u39 written %d times, want once: the new plan's status only", got)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -61,11 +62,12 @@ type TenantReconciler struct {
 	Now func() time.Time
 
 	// plan is planner.Plan (unit tests may replace it).
-	plan     func(planner.Input) *planner.Result
-	once     sync.Once
-	writer   *statusWriter
-	activity *tenantActivity
-	lane     *eventLane
+	plan       func(planner.Input) *planner.Result
+	once       sync.Once
+	writer     *statusWriter
+	activity   *tenantActivity
+	unfinished *unfinishedPlans
+	lane       *eventLane
 }
 
 // +kubebuilder:rbac:groups=licensing.licenseops.dev,resources=licenseskus;licensegroups;userlicenses,verbs=get;list;watch
@@ -88,27 +90,39 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	defer r.activity.end(ns)
 	defer r.recoverPanic(ctx, ns)
 
-	in, uncertain, err := r.gather(ctx, ns)
-	if err != nil {
-		return ctrl.Result{}, err
+	tw, rep := r.unfinished.take(ns, seen)
+	if tw == nil {
+		in, uncertain, err := r.gather(ctx, ns)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		res := r.planTenant(ns, in)
+		tw = newTenantWrites(in, res, uncertain)
+		r.writer.retries.prune(ns, tw.objects())
 	}
-	res := r.planTenant(ns, in)
-	tw := newTenantWrites(in, res, uncertain)
-	r.writer.retries.prune(ns, tw.objects())
 	defer func() { statusRetriesPending.WithLabelValues(ns).Set(float64(r.writer.retries.pending(ns))) }()
-	if tw.empty() {
+	if tw.done() {
 		return ctrl.Result{}, nil
 	}
 
 	logger := log.FromContext(ctx).WithValues("tenant", ns)
-	logger.V(1).Info("writing statuses", "users", len(tw.users), "summaries", len(tw.summaries))
-	rep := r.writer.apply(ctx, tw, func() yieldReason { return r.activity.yield(ns, seen) })
+	if rep == nil {
+		logger.V(1).Info("writing statuses", "users", len(tw.users), "summaries", len(tw.summaries))
+	} else {
+		logger.V(1).Info("resuming the plan cut short for fairness", "written", rep.written)
+	}
+	rep = r.writer.apply(ctx, tw, rep, func() yieldReason { return r.activity.yield(ns, seen) })
 	if len(rep.panics) > 0 {
 		panic(rep.panics[0])
 	}
 	if rep.yielded != yieldNone {
 		planYields.WithLabelValues(string(rep.yielded)).Inc()
 		logger.V(1).Info("plan cut short", "reason", rep.yielded, "written", rep.written)
+		if rep.yielded == yieldFairness {
+			// Nothing of the tenant changed: the next reconcile goes on
+			// with this plan, unless a change comes first.
+			r.unfinished.keep(ns, seen, tw, rep)
+		}
 	}
 	if rep.heldBack > 0 {
 		logger.Info("grants held back until the seats they need are confirmed free", "grants", rep.heldBack, "failedWrites", rep.failed)
@@ -122,6 +136,7 @@ func (r *TenantReconciler) init() {
 			r.plan = planner.Plan
 		}
 		r.activity = newTenantActivity()
+		r.unfinished = &unfinishedPlans{plans: map[string]unfinishedPlan{}}
 		slots := r.MaxConcurrentWrites
 		if slots <= 0 {
 			slots = 16
@@ -273,6 +288,19 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Op
 		opts.RecoverPanic = ptr.To(true)
 	}
 	r.activity.workers = max(1, opts.MaxConcurrentReconciles)
+	if opts.NewQueue == nil {
+		// controller-runtime's default queue (the priority queue), kept so
+		// that a large tenant's writes can see a tenant waiting for a
+		// worker (tenantActivity.yield).
+		opts.NewQueue = func(name string, rl workqueue.TypedRateLimiter[reconcile.Request]) workqueue.TypedRateLimitingInterface[reconcile.Request] {
+			q := priorityqueue.New(name, func(o *priorityqueue.Opts[reconcile.Request]) {
+				o.Log = mgr.GetLogger().WithValues("controller", name)
+				o.RateLimiter = rl
+			})
+			r.activity.setQueue(q.Len)
+			return q
+		}
+	}
 	specOrLabels := builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("tenant").
@@ -300,50 +328,48 @@ func (r *TenantReconciler) eventHandler() handler.EventHandler {
 
 // tenantActivity follows the tenants for the writer's yield decision: the
 // changes the event handler saw per tenant, the tenants being reconciled,
-// and those with a change not yet picked up by a worker.
+// and, through the work queue, the tenants waiting for a worker.
 type tenantActivity struct {
 	mu      sync.Mutex
 	changes map[string]uint64
-	active  map[string]bool
-	waiting map[string]bool // a change arrived since the tenant's reconcile last started
-	// idleWaiting counts the waiting tenants not being reconciled.
-	idleWaiting int
+	// active maps the tenants being reconciled to their change count when
+	// their reconcile began.
+	active map[string]uint64
 	// yielding are the tenants whose reconcile decided to give its worker
 	// to a waiting tenant and has not ended yet: one worker freed per
 	// waiting tenant, not one per busy worker.
 	yielding map[string]bool
-	// workers is the number of reconciles that can run at once (0: unknown,
-	// never yield to other tenants).
+	// workers is the number of reconciles that can run at once, and ready
+	// the number of requests ready in the work queue, the tenants being
+	// reconciled included when a change queued them again (the priority
+	// queue's Len). Either unset: never yield to other tenants.
 	workers int
+	ready   func() int
 }
 
 func newTenantActivity() *tenantActivity {
-	return &tenantActivity{changes: map[string]uint64{}, active: map[string]bool{}, waiting: map[string]bool{}, yielding: map[string]bool{}}
+	return &tenantActivity{changes: map[string]uint64{}, active: map[string]uint64{}, yielding: map[string]bool{}}
 }
 
-// changed records an event of a tenant (the handler queues it).
+// changed records an event of a tenant (the handler then queues it).
 func (a *tenantActivity) changed(ns string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.changes[ns]++
-	if !a.waiting[ns] {
-		a.waiting[ns] = true
-		if !a.active[ns] {
-			a.idleWaiting++
-		}
-	}
 }
 
 // begin marks the tenant's reconcile started and returns its change count.
 func (a *tenantActivity) begin(ns string) uint64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.waiting[ns] {
-		delete(a.waiting, ns)
-		a.idleWaiting--
-	}
-	a.active[ns] = true
+	a.active[ns] = a.changes[ns]
 	return a.changes[ns]
+}
+
+func (a *tenantActivity) setQueue(ready func() int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.ready = ready
 }
 
 func (a *tenantActivity) end(ns string) {
@@ -351,24 +377,72 @@ func (a *tenantActivity) end(ns string) {
 	defer a.mu.Unlock()
 	delete(a.active, ns)
 	delete(a.yielding, ns)
-	if a.waiting[ns] {
-		a.idleWaiting++ // changed during the reconcile: queued again
-	}
 }
 
 // yield tells a tenant's writes to stop when the tenant changed since seen
-// (the change queued it: re-plan at once) or when another tenant with a
-// change waits while every worker is busy and no other reconcile is already
-// giving its worker up for it.
+// (the change queued it: re-plan at once) or when another tenant waits in
+// the queue while every worker is busy and no other reconcile is already
+// giving its worker up for it. A tenant waits in the queue whatever put it
+// there: a change, or a requeue after a conflict, a failed write or a
+// yield. (Counting changes alone would starve a small tenant requeued
+// after a conflict until a large tenant's plan ends.)
 func (a *tenantActivity) yield(ns string, seen uint64) yieldReason {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	switch {
-	case a.changes[ns] != seen:
+	if a.changes[ns] != seen {
 		return yieldChanged
-	case a.workers > 0 && len(a.active) >= a.workers && a.idleWaiting > len(a.yielding):
+	}
+	if a.workers <= 0 || a.ready == nil || len(a.active) < a.workers {
+		return yieldNone
+	}
+	// Ready requests of tenants being reconciled cannot be handed to a
+	// worker before their reconcile ends: they wait for no worker.
+	waiting := a.ready()
+	for t, began := range a.active {
+		if a.changes[t] != began {
+			waiting--
+		}
+	}
+	if waiting > len(a.yielding) {
 		a.yielding[ns] = true
 		return yieldFairness
 	}
 	return yieldNone
+}
+
+// unfinishedPlans keeps the plans cut short for fairness, one per tenant at
+// most: the tenant's next reconcile writes the rest of it without gathering
+// and planning again, when no change of the tenant arrived since it was
+// planned (its change count is the same). Its objects are then what the
+// plan was made from, but for what the plan itself wrote, which the plan's
+// writes and seat ledger already hold. Any change, and a yield to a newer
+// change, discards it: the tenant is planned again.
+type unfinishedPlans struct {
+	mu    sync.Mutex
+	plans map[string]unfinishedPlan
+}
+
+type unfinishedPlan struct {
+	seen uint64 // the tenant's change count when it was planned
+	tw   *tenantWrites
+	rep  *writeReport
+}
+
+func (u *unfinishedPlans) keep(ns string, seen uint64, tw *tenantWrites, rep *writeReport) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.plans[ns] = unfinishedPlan{seen: seen, tw: tw, rep: rep}
+}
+
+// take returns the tenant's unfinished plan if it is still valid at change
+// count seen, and forgets it in any case.
+func (u *unfinishedPlans) take(ns string, seen uint64) (*tenantWrites, *writeReport) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	p, ok := u.plans[ns]
+	delete(u.plans, ns)
+	if !ok || p.seen != seen {
+		return nil, nil
+	}
+	return p.tw, p.rep
 }
