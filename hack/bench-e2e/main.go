@@ -586,6 +586,7 @@ func fanout(ctx context.Context, c client.Client, tr *tracker, n int, cpu func()
 		select {
 		case <-done:
 			first = time.Since(start)
+			logf("N=%d: fan-out converged in %v (after the tries), %s", n, first.Round(time.Millisecond), cpu())
 		case <-time.After(10 * time.Minute):
 			return 0, 0, 0, errors.New("fan-out did not converge")
 		}
