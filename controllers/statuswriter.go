@@ -398,6 +398,9 @@ func (b *batch) launch(wr *write) bool {
 				// in flight has ended (see Reconcile).
 				wr.out, wr.panic = outcomeUnknown, newTenantPanic("write", p, debug.Stack())
 			}
+			// Counted as each write ends, not when its batch settles: a
+			// 10,000-user batch would show in the rate a minute late.
+			statusWrites.WithLabelValues(wr.kind, outcomeLabels[wr.out]).Inc()
 			<-b.w.slots
 			b.wg.Done()
 		}()
@@ -420,7 +423,6 @@ func (w *statusWriter) settle(ctx context.Context, tw *tenantWrites, writes []*w
 	now := w.now()
 	for _, wr := range writes {
 		uid, preRV := wr.base.GetUID(), wr.base.GetResourceVersion()
-		statusWrites.WithLabelValues(wr.kind, outcomeLabels[wr.out]).Inc()
 		if wr.panic != nil {
 			rep.panics = append(rep.panics, wr.panic)
 		}
