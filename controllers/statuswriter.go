@@ -139,62 +139,59 @@ func (w *statusWriter) apply(ctx context.Context, tw *tenantWrites, rep *writeRe
 	heldBack := rep.heldBack
 
 	// Pass 1: releases, and grants of seats that are free now.
-	if tw.pass == passUsers {
-		b := w.newBatch(ctx, stop)
-		for ; tw.next < len(tw.users); tw.next++ {
-			if !w.launchUser(b, tw, tw.users[tw.next], now, rep) {
-				break
-			}
-		}
-		w.settle(ctx, tw, b.wait(), rep)
-		if b.stopped {
-			return w.report(rep, heldBack)
-		}
-		tw.pass, tw.next = passHeldBack, 0
+	if tw.pass == passUsers && !w.runPass(ctx, tw, rep, stop, len(tw.users), func(b *batch, i int) bool {
+		return w.launchUser(b, tw, tw.users[i], now, rep)
+	}) {
+		return w.report(rep, heldBack)
 	}
-
 	// Pass 2: grants of seats the confirmed releases freed. Whatever does
 	// not fit now waits for a later plan; what fits is written.
-	if tw.pass == passHeldBack {
-		b := w.newBatch(ctx, stop)
-		for ; tw.next < len(tw.second); tw.next++ {
-			u := tw.second[tw.next]
-			if u.failed {
-				continue // its first write was not applied: a later plan redoes it
-			}
-			fit, rest := tw.seats.reserve(u.pending)
-			if len(fit) > 0 && !b.launch(w.userWrite(u, u.cur, holdBack(&u.cur.Status, u.planned, rest), nil, fit)) {
-				tw.seats.unreserve(fit)
-				break
-			}
-			rep.heldBack += len(rest)
+	if tw.pass == passHeldBack && !w.runPass(ctx, tw, rep, stop, len(tw.second), func(b *batch, i int) bool {
+		u := tw.second[i]
+		if u.failed {
+			return true // its first write was not applied: a later plan redoes it
 		}
-		w.settle(ctx, tw, b.wait(), rep)
-		if b.stopped {
-			return w.report(rep, heldBack)
+		fit, rest := tw.seats.reserve(u.pending)
+		if len(fit) > 0 && !b.launch(w.userWrite(u, u.cur, holdBack(&u.cur.Status, u.planned, rest), nil, fit)) {
+			tw.seats.unreserve(fit)
+			return false
 		}
-		tw.pass, tw.next = passSummaries, 0
+		rep.heldBack += len(rest)
+		return true
+	}) {
+		return w.report(rep, heldBack)
 	}
-
 	// Pass 3: group and SKU summaries, after the users they count.
 	if tw.pass == passSummaries {
-		b := w.newBatch(ctx, stop)
-		for ; tw.next < len(tw.summaries); tw.next++ {
-			s := tw.summaries[tw.next]
+		w.runPass(ctx, tw, rep, stop, len(tw.summaries), func(b *batch, i int) bool {
+			s := tw.summaries[i]
 			if at, waiting := w.retries.waiting(s.base.GetUID(), s.base.GetGeneration(), now); waiting {
 				rep.retry(at)
-				continue
+				return true
 			}
-			if !b.launch(s) {
-				break
-			}
-		}
-		w.settle(ctx, tw, b.wait(), rep)
-		if !b.stopped {
-			tw.pass = passDone
-		}
+			return b.launch(s)
+		})
 	}
 	return w.report(rep, heldBack)
+}
+
+// runPass runs tw's current pass from tw.next over its n writes in one
+// batch: launch starts the i-th (false: the plan stops before it). The
+// outcomes are settled; a pass that ran to its end moves tw to the next
+// pass, and runPass reports whether it did.
+func (w *statusWriter) runPass(ctx context.Context, tw *tenantWrites, rep *writeReport, stop func() bool, n int, launch func(b *batch, i int) bool) bool {
+	b := w.newBatch(ctx, stop)
+	for ; tw.next < n; tw.next++ {
+		if !launch(b, tw.next) {
+			break
+		}
+	}
+	w.settle(ctx, tw, b.wait(), rep)
+	if b.stopped {
+		return false
+	}
+	tw.pass, tw.next = tw.pass+1, 0
+	return true
 }
 
 // launchUser launches the first write of a user in pass 1: everything when
